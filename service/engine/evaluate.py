@@ -1,0 +1,207 @@
+"""Evaluate a profile under a compiled rule set: facts in, cited obligations out.
+
+The engine only matches; everything a person reads is built here, after it returns, from
+the rule's own data: the kind (switched when a deadline has passed), the dates the rule
+applies between, the citations (enriched from the catalogue) and the reasons.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.profile.facts import build_facts, context_fact, region_fields
+from service.profile.model import Profile
+from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
+from service.rulebase.ruleset import RuleSet, RuleSpec
+
+from . import durable
+from .assessment import Assessment, Citation, DerivedFact, Obligation, RulesetRef, Source, Upcoming, Warning
+from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset
+from .explain import Explainer, lookup
+
+
+@dataclass
+class Derived:
+    name: str
+    values: dict[str, Any]
+    fact: dict[str, Any]
+    from_rules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """What the engine matched for one profile, before it is written up as an assessment."""
+
+    as_of: dt.date
+    matches: dict[str, list[tuple[CompiledRule, dict[str, Any]]]] = field(default_factory=dict)
+    derived: dict[str, Derived] = field(default_factory=dict)
+
+
+def in_window(spec: RuleSpec, day: dt.date) -> bool:
+    rule = spec.rule
+    return (rule.applies_from is None or rule.applies_from <= day) and (rule.applies_until is None or day <= rule.applies_until)
+
+
+class CompiledRuleSet:
+    """A rule set compiled into durable-rules, ready to evaluate; `close()` frees the engine's memory."""
+
+    def __init__(self, ruleset: RuleSet, version: str):
+        self.ruleset = ruleset
+        self.version = version
+        self.digest = ruleset.digest
+        self.shards: list[Shard] = compile_ruleset(ruleset)
+        self._engines: list[durable.Ruleset] = []
+        try:
+            for i, shard in enumerate(self.shards):
+                self._engines.append(durable.Ruleset(f"rs{i}", shard.definition()))
+        except Exception:
+            self.close()
+            raise
+        self.explainer = Explainer(ruleset.derived)
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.ruleset.rules)
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.close()
+        self._engines = []
+
+    # --- matching ------------------------------------------------------------------------------
+    def match(self, profile: Profile, as_of: dt.date) -> Evaluation:
+        evaluation = Evaluation(as_of=as_of)
+        facts = build_facts(profile)
+        context = context_fact(as_of)
+        for shard, engine in zip(self.shards, self._engines):
+            extra = [d.fact for d in evaluation.derived.values()]
+            engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation))
+        return evaluation
+
+    def _recorder(self, shard: Shard, evaluation: Evaluation):
+        def on_match(name: str, match: dict[str, Any]):
+            if name == START_RULE:
+                return ()
+            rule = shard.rules[name]
+            evaluation.matches.setdefault(rule.spec.id, []).append((rule, match))
+            if not rule.spec.rule.derive or not in_window(rule.spec, evaluation.as_of):
+                return ()
+            return list(self._derive(rule, match, evaluation))
+
+        return on_match
+
+    def _derive(self, rule: CompiledRule, match: dict[str, Any], evaluation: Evaluation):
+        for name, fields in rule.spec.rule.derive.items():
+            values: dict[str, Any] = {}
+            fact: dict[str, Any] = {"t": name}
+            for fname, source in fields.items():
+                if isinstance(source, str) and source.startswith("$"):
+                    binding = rule.variant.bindings[source]
+                    value = lookup(match[f"p{binding.pattern}"], binding.field)
+                    kind = binding.spec.kind
+                else:
+                    value, kind = source, rule.spec.derived_fields[name][fname].kind
+                if value is None:
+                    continue
+                values[fname] = value
+                if kind == "region":
+                    fact.update(region_fields(fname, value))
+                else:
+                    fact[fname] = value
+            key = f"{name}:{json.dumps(values, sort_keys=True)}"
+            existing = evaluation.derived.get(key)
+            if existing is not None:
+                if rule.spec.id not in existing.from_rules:
+                    existing.from_rules.append(rule.spec.id)
+                continue
+            fact["id"] = key
+            evaluation.derived[key] = Derived(name, values, fact, [rule.spec.id])
+            yield fact
+
+    # --- writing up ----------------------------------------------------------------------------
+    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0) -> Assessment:
+        as_of = profile.effective_as_of()
+        evaluation = self.match(profile, as_of)
+        obligations: list[Obligation] = []
+        upcoming: list[Upcoming] = []
+        horizon = as_of + dt.timedelta(days=horizon_days)
+        for rule_id, matches in evaluation.matches.items():
+            spec = matches[0][0].spec
+            if spec.rule.kind is None:
+                continue
+            if in_window(spec, as_of):
+                obligations.append(self.obligation(spec, matches, as_of))
+            elif spec.rule.applies_from and as_of < spec.rule.applies_from <= horizon:
+                upcoming.append(Upcoming(starts=spec.rule.applies_from,
+                                         obligation=self.obligation(spec, matches, spec.rule.applies_from)))
+        obligations.sort(key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
+        upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
+        derived = [
+            DerivedFact(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
+            for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))
+        ]
+        warnings = [Warning(path=path, message=f"attribute {name!r} is not read by any rule")
+                    for path, name in profile.unused_attributes()]
+        return Assessment(
+            assessment_id=assessment_id,
+            ruleset=RulesetRef(version=self.version, digest=self.digest),
+            as_of=as_of,
+            obligations=obligations,
+            derived_facts=derived,
+            upcoming=upcoming,
+            warnings=warnings,
+        )
+
+    def _display(self, d: Derived) -> dict[str, Any]:
+        from service.profile.facts import number_date
+
+        out = {}
+        for k, v in d.values.items():
+            spec = self.ruleset.derived.get(d.name, {}).get(k)
+            out[k] = number_date(v).isoformat() if spec is not None and spec.kind == "date" and isinstance(v, int) else v
+        return out
+
+    def obligation(self, spec: RuleSpec, matches: list[tuple[CompiledRule, dict[str, Any]]], as_of: dt.date) -> Obligation:
+        rule = spec.rule
+        because: list[str] = []
+        ordered = sorted(matches, key=lambda m: json.dumps({a: f.get("id") for a, f in m[1].items()}, sort_keys=True))
+        for compiled, match in ordered:
+            for reason in self.explainer.because(compiled, match, as_of):
+                if reason not in because:
+                    because.append(reason)
+        kind = rule.kind.value if rule.kind else "notice"
+        overdue = bool(rule.deadline and as_of > rule.deadline)
+        if overdue and rule.overdue:
+            kind = rule.overdue.value
+        return Obligation(
+            rule_id=rule.id,
+            kind=kind,
+            title=rule.title,
+            summary=rule.summary,
+            severity=rule.severity.value,
+            deadline=rule.deadline,
+            overdue=overdue,
+            jurisdiction=rule.jurisdiction,
+            applies_from=rule.applies_from,
+            applies_until=rule.applies_until,
+            citations=[self.citation(c, as_of) for c in rule.citations],
+            because=because,
+            explanation=None,
+        )
+
+    def citation(self, c, as_of: dt.date) -> Citation:
+        inst = self.ruleset.catalogue.get(c.instrument_id)
+        assert inst is not None  # checked when the rule set was built
+        return Citation(
+            instrument_id=inst.id,
+            title=inst.title,
+            issuer=inst.issuer,
+            issued=inst.issued,
+            document_number=inst.document_number,
+            provision=c.provision,
+            legal_status=inst.legal_status(as_of),
+            final_version=inst.final_version,
+            source=Source(document=c.document, quote=c.quote),
+        )

@@ -1,0 +1,325 @@
+"""The business profile: the facts a caller states about a business (CONTRACT.md section 1).
+
+Closed vocabularies are enums so a wrong value is refused with the list of allowed
+ones; every object forbids unknown fields except `services[].attributes`, which the
+contract leaves open ("such as"): unknown attributes are accepted as plain scalars
+and reported back as warnings, because no rule reads them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import regions
+
+MIN_DATE = dt.date(1949, 1, 1)
+MAX_DATE = dt.date(2199, 12, 31)
+
+
+def _check_region(code: str) -> str:
+    if not regions.is_region(code):
+        raise ValueError(f"{code!r} is not a region: expected {regions.REGION_HELP}")
+    return code
+
+
+def _check_country(code: str) -> str:
+    if not regions.is_country_code(code):
+        raise ValueError(f"{code!r} is not a country: expected an ISO 3166-1 alpha-2 code such as CN, SG or US")
+    return code
+
+
+def _check_date(value: dt.date) -> dt.date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"date {value.isoformat()} is out of range: expected {MIN_DATE} to {MAX_DATE}")
+    return value
+
+
+Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"]), AfterValidator(_check_region)]
+Country = Annotated[str, Field(max_length=2, examples=["SG"]), AfterValidator(_check_country)]
+Date = Annotated[dt.date, AfterValidator(_check_date)]
+Count = Annotated[int, Field(ge=0, le=10**12)]
+#: An open vocabulary (the contract does not close it): a lower-case identifier.
+Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["children"])]
+
+
+class Sector(StrEnum):
+    telecom = "telecom"
+    internet = "internet"
+    industrial = "industrial"
+    finance = "finance"
+    healthcare = "healthcare"
+    education = "education"
+    media = "media"
+    advertising = "advertising"
+    transport = "transport"
+    research = "research"
+    government = "government"
+    other = "other"
+
+
+class LicenceType(StrEnum):
+    IDC = "IDC"
+    ISP = "ISP"
+    CDN = "CDN"
+    ICP = "ICP"
+    BASIC_TELECOM = "BASIC_TELECOM"
+    MOBILE_RESALE = "MOBILE_RESALE"
+    INTERNET_AV_PROGRAMME = "INTERNET_AV_PROGRAMME"
+    FINANCIAL_INFORMATION_SERVICE = "FINANCIAL_INFORMATION_SERVICE"
+
+
+class ServiceType(StrEnum):
+    idc = "idc"
+    cloud_computing = "cloud_computing"
+    cdn = "cdn"
+    isp = "isp"
+    website_hosting = "website_hosting"
+    basic_telecom = "basic_telecom"
+    international_dedicated_line_leasing = "international_dedicated_line_leasing"
+    ip_address_allocation = "ip_address_allocation"
+    domain_name_registration = "domain_name_registration"
+    dns = "dns"
+    email = "email"
+    app_store = "app_store"
+    mobile_app = "mobile_app"
+    public_wlan = "public_wlan"
+    public_video_surveillance = "public_video_surveillance"
+    iot_platform = "iot_platform"
+    online_ride_hailing = "online_ride_hailing"
+    connected_vehicles = "connected_vehicles"
+    industrial_internet_platform = "industrial_internet_platform"
+    internet_audiovisual_programmes = "internet_audiovisual_programmes"
+    online_audiovisual_information = "online_audiovisual_information"
+    live_streaming = "live_streaming"
+    online_advertising = "online_advertising"
+    portal = "portal"
+    search_engine = "search_engine"
+    ecommerce_platform = "ecommerce_platform"
+    financial_information_services = "financial_information_services"
+    mobile_financial_app = "mobile_financial_app"
+    educational_app = "educational_app"
+    network_information_content_platform = "network_information_content_platform"
+    mobile_communications_resale = "mobile_communications_resale"
+    data_centre = "data_centre"
+    cybersecurity_threat_information = "cybersecurity_threat_information"
+    credit_information = "credit_information"
+    user_profiling = "user_profiling"
+    epidemic_prevention_app = "epidemic_prevention_app"
+
+
+class AdContentType(StrEnum):
+    medical = "medical"
+    pharmaceutical = "pharmaceutical"
+    medical_equipment = "medical_equipment"
+    health_food = "health_food"
+    food = "food"
+    real_estate = "real_estate"
+    financial_investment = "financial_investment"
+
+
+class NetworkResourceKind(StrEnum):
+    ip_addresses = "ip_addresses"
+    bandwidth = "bandwidth"
+    network_infrastructure = "network_infrastructure"
+    telecom_equipment = "telecom_equipment"
+
+
+class DataCategory(StrEnum):
+    personal_information = "personal_information"
+    sensitive_personal_information = "sensitive_personal_information"
+    children_personal_information = "children_personal_information"
+    personal_financial_information = "personal_financial_information"
+    credit_information = "credit_information"
+    health_medical_data = "health_medical_data"
+    industrial_data = "industrial_data"
+    scientific_data = "scientific_data"
+    employee_health_information = "employee_health_information"
+    important_data = "important_data"
+
+
+class Storage(StrEnum):
+    on_premises = "on_premises"
+    cloud = "cloud"
+
+
+class CrossBorderKind(StrEnum):
+    data_transfer = "data_transfer"
+    dedicated_line = "dedicated_line"
+    vpn = "vpn"
+
+
+class ProductKind(StrEnum):
+    commercial_cryptography = "commercial_cryptography"
+    network_product = "network_product"
+    it_product = "it_product"
+
+
+class Trade(StrEnum):
+    import_ = "import"
+    export = "export"
+    domestic = "domestic"
+    procurement = "procurement"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class Business(Strict):
+    name: str | None = Field(None, max_length=300)
+    registered_region: Region | None = None
+    foreign_invested: bool | None = None
+    cii_operator: bool | None = Field(None, description="Operates critical information infrastructure.")
+    negative_credit_record: bool | None = None
+    serious_data_incident_last_12_months: bool | None = None
+    sectors: list[Sector] = Field(default_factory=list, max_length=12)
+
+
+class Licence(Strict):
+    type: LicenceType
+    regions: list[Region] = Field(default_factory=list, max_length=40)
+    granted: Date | None = None
+    scope: list[ServiceType] | None = Field(
+        None,
+        description="Service types the licence covers. When absent, the licence covers the service type named "
+        "by its own type (IDC: idc, ISP: isp, CDN: cdn, BASIC_TELECOM: basic_telecom, MOBILE_RESALE: "
+        "mobile_communications_resale, INTERNET_AV_PROGRAMME: internet_audiovisual_programmes, "
+        "FINANCIAL_INFORMATION_SERVICE: financial_information_services; ICP: none).",
+        max_length=40,
+    )
+
+
+#: What a licence covers when the profile gives no `scope`.
+DEFAULT_SCOPE: dict[str, list[str]] = {
+    "IDC": ["idc"],
+    "ISP": ["isp"],
+    "CDN": ["cdn"],
+    "ICP": [],
+    "BASIC_TELECOM": ["basic_telecom"],
+    "MOBILE_RESALE": ["mobile_communications_resale"],
+    "INTERNET_AV_PROGRAMME": ["internet_audiovisual_programmes"],
+    "FINANCIAL_INFORMATION_SERVICE": ["financial_information_services"],
+}
+
+Scalar = str | bool | int | float
+
+
+class ServiceAttributes(BaseModel):
+    """Facts about one service. The named ones are read by rules; others are kept and reported as unused."""
+
+    model_config = ConfigDict(extra="allow", use_enum_values=True)
+
+    users: Count | None = Field(None, description="Number of users of the service.")
+    targets_minors: bool | None = None
+    third_party_sdks: bool | None = Field(None, description="The app embeds third-party SDKs or plug-ins.")
+    deep_learning_or_vr_content: bool | None = None
+    profiling_with_legal_effect: bool | None = None
+    self_built_telecom_equipment: bool | None = None
+    content_types: list[AdContentType] | None = Field(None, max_length=20)
+    apply_for_certification: bool | None = None
+    institutional_user: bool | None = Field(None, description="An educational institution that uses the app.")
+    live_shows: bool | None = Field(None, description="The service broadcasts live shows.")
+    filed: bool | None = Field(None, description="The app has been filed (educational or mobile financial app filing).")
+
+    @model_validator(mode="after")
+    def _extra_are_flat(self) -> "ServiceAttributes":
+        for key, value in (self.model_extra or {}).items():
+            if len(key) > 64:
+                raise ValueError(f"attribute name {key[:20]!r}... is longer than 64 characters")
+            values = value if isinstance(value, list) else [value]
+            if isinstance(value, list) and len(value) > 50:
+                raise ValueError(f"attribute {key!r} has more than 50 items")
+            for item in values:
+                if item is None:
+                    continue
+                if not isinstance(item, (str, bool, int, float)):
+                    raise ValueError(f"attribute {key!r} must be a string, number, boolean or a flat list of them")
+                if isinstance(item, float) and not math.isfinite(item):
+                    raise ValueError(f"attribute {key!r} must be a finite number")
+                if isinstance(item, str) and len(item) > 200:
+                    raise ValueError(f"attribute {key!r} is longer than 200 characters")
+        return self
+
+
+class Service(Strict):
+    type: ServiceType
+    regions: list[Region] = Field(default_factory=list, max_length=40)
+    since: Date | None = None
+    attributes: ServiceAttributes = Field(default_factory=ServiceAttributes)
+
+
+class NetworkResource(Strict):
+    kind: NetworkResourceKind
+    provider_licensed: bool | None = Field(None, description="The provider of the resource holds the corresponding permit.")
+    recorded: bool | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
+    sublet_for_idc_isp: bool | None = Field(None, description="Sublet to other enterprises to run IDC or ISP services.")
+    provided_to_unlicensed: bool | None = Field(None, description="Provided to parties without the corresponding permit.")
+
+
+class DataHolding(Strict):
+    category: DataCategory
+    subjects: list[Term] = Field(
+        default_factory=list, max_length=10,
+        description="Whose data it is. Rules read: children, minors, employees, patients, customers, users.",
+    )
+    storage: Storage | None = None
+    location: Country | None = None
+    volume: Count | None = Field(None, description="Number of records or data subjects.")
+
+
+class CrossBorder(Strict):
+    kind: CrossBorderKind
+    data_category: DataCategory | None = None
+    destination: Country | None = None
+    approved: bool | None = Field(None, description="Approved by the telecommunications authority.")
+    purpose: Term | None = Field(
+        None, description="What the line or transfer is for, e.g. internal_office, business_operations, telecom_operations."
+    )
+
+
+class Product(Strict):
+    kind: ProductKind
+    trade: Trade | None = None
+    on_control_list: bool | None = Field(None, description="Listed on the import licence list or export control list.")
+
+
+class Profile(Strict):
+    as_of: Date | None = Field(None, description="The date the law is applied at (default: today).")
+    business: Business = Field(default_factory=Business)
+    licences: list[Licence] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    network_resources: list[NetworkResource] = Field(default_factory=list)
+    data: list[DataHolding] = Field(default_factory=list)
+    cross_border: list[CrossBorder] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+
+    @field_validator("licences", "services", "network_resources", "data", "cross_border", "products", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        """Every list may be empty or absent (CONTRACT.md); an explicit null reads as absent."""
+        return [] if value is None else value
+
+    def effective_as_of(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+    def unused_attributes(self) -> list[tuple[str, str]]:
+        """(path, name) of every service attribute no rule can read."""
+        out = []
+        for i, service in enumerate(self.services):
+            for key in (service.attributes.model_extra or {}):
+                out.append((f"services[{i}].attributes.{key}", key))
+        return out
+
+
+def check_list_sizes(profile: Profile, limit: int) -> list[tuple[str, str]]:
+    """Lists longer than the configured limit, as (path, message): big profiles are refused, not truncated."""
+    problems = []
+    for name in ("licences", "services", "network_resources", "data", "cross_border", "products"):
+        items = getattr(profile, name)
+        if len(items) > limit:
+            problems.append((name, f"has {len(items)} items; at most {limit} are allowed"))
+    return problems

@@ -1,0 +1,334 @@
+"""A rule set read from its files and checked as a whole, before anything is compiled.
+
+`build_ruleset` collects every problem it can find (not just the first), each naming the
+file, the rule id and the field: schema and unknown fields, duplicate ids, conditions
+that name unknown facts or values, derived facts nothing defines, citations whose
+instrument or quote cannot be found, drafts reported as binding, regional instruments
+without a regional scope, examples that are not valid profiles, and chains through
+`absent` that never settle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.errors import ErrorItem, InvalidRuleSet, from_pydantic
+from service.profile import regions
+from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
+from service.profile.model import Profile
+
+from .catalogue import Catalogue, Instrument, Status
+from .conditions import Variant, Vocabulary, derived_values, parse_when, referenced_facts
+from .loading import RULE_SUFFIXES, RuleFiles, parse_yaml
+from .model import Rule, RuleFile
+from .sources import Sources
+
+CATALOGUE_FILE = "instruments.yaml"
+SOURCES_DIR = "sources/"
+BINDING_KINDS = {"obligation", "prohibition", "violation"}
+
+
+@dataclass
+class RuleSpec:
+    """One rule with what checking it produced: its variants and its phase in the evaluation."""
+
+    rule: Rule
+    file: str
+    order: int
+    variants: list[Variant] = field(default_factory=list)
+    derived_fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
+    positive_derived: set[str] = field(default_factory=set)
+    negative_derived: set[str] = field(default_factory=set)
+    has_absent: bool = False
+    stratum: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def phase(self) -> int:
+        """The evaluation phase gating this rule: rules with `absent` wait until what they negate is complete."""
+        return self.stratum if self.has_absent else 0
+
+
+@dataclass
+class Example:
+    name: str
+    file: str
+    profile: Profile
+
+
+@dataclass
+class RuleSet:
+    files: RuleFiles
+    catalogue: Catalogue
+    sources: Sources
+    rules: list[RuleSpec]
+    examples: dict[str, Example]
+    derived: dict[str, dict[str, FieldSpec]]
+    producers: dict[str, list[str]]
+
+    @property
+    def digest(self) -> str:
+        return self.files.digest
+
+    def rule(self, rule_id: str) -> RuleSpec | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    @property
+    def max_phase(self) -> int:
+        return max((r.phase for r in self.rules), default=0)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[ErrorItem] = []
+
+    def add(self, file: str | None, rule: str | None, path: str, message: str) -> None:
+        self.errors.append(ErrorItem(path=path, message=message, file=file, rule=rule))
+
+
+def _rule_file_errors(exc: ValidationError, data: Any, file: str, out: _Collector) -> None:
+    rules = data.get("rules") if isinstance(data, dict) else None
+    for item, raw in zip(from_pydantic(exc.errors(), RuleFile), exc.errors()):
+        loc = raw.get("loc", ())
+        rule_id = None
+        path = item.path
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list) and loc[1] < len(rules):
+            candidate = rules[loc[1]]
+            if isinstance(candidate, dict) and isinstance(candidate.get("id"), str):
+                rule_id = candidate["id"]
+            path = item.path.split("]", 1)[1].lstrip(".") if "]" in item.path else item.path
+            path = path or "rule"
+        out.add(file, rule_id, path, item.message)
+
+
+def build_ruleset(files: RuleFiles) -> RuleSet:
+    """Read and check a rule set; raise InvalidRuleSet listing every problem found."""
+    out = _Collector()
+
+    # the catalogue
+    instruments: list[Instrument] = []
+    if CATALOGUE_FILE not in files.files:
+        out.add(CATALOGUE_FILE, None, "", "the instrument catalogue is missing")
+    else:
+        data, err = parse_yaml(CATALOGUE_FILE, files.files[CATALOGUE_FILE])
+        if err:
+            out.errors.append(err)
+        elif not isinstance(data, list):
+            out.add(CATALOGUE_FILE, None, "", "expected a list of instruments")
+        else:
+            seen: set[str] = set()
+            for i, row in enumerate(data):
+                try:
+                    inst = Instrument.model_validate(row)
+                except ValidationError as exc:
+                    for e in from_pydantic(exc.errors(), Instrument):
+                        out.add(CATALOGUE_FILE, None, f"[{i}].{e.path}", e.message)
+                    continue
+                if inst.id in seen:
+                    out.add(CATALOGUE_FILE, None, f"[{i}].id", f"duplicate instrument id {inst.id!r}")
+                seen.add(inst.id)
+                instruments.append(inst)
+    catalogue = Catalogue(instruments)
+
+    sources = Sources({p.removeprefix(SOURCES_DIR): t for p, t in files.files.items()
+                       if p.startswith(SOURCES_DIR) and p.endswith(".txt")})
+    for inst in catalogue:
+        for seed in inst.seeds:
+            if seed not in sources:
+                out.add(CATALOGUE_FILE, None, inst.id, f"source document {seed!r} is not in {SOURCES_DIR}")
+        for ref in (inst.final_version, inst.superseded_by):
+            if ref and ref not in catalogue:
+                out.add(CATALOGUE_FILE, None, inst.id, f"{ref!r} is not an instrument of the catalogue")
+
+    # the rule files
+    rule_files: list[tuple[str, RuleFile]] = []
+    for path in sorted(files.files):
+        if not path.endswith(RULE_SUFFIXES) or path == CATALOGUE_FILE or path.startswith(SOURCES_DIR):
+            continue
+        data, err = parse_yaml(path, files.files[path])
+        if err:
+            out.errors.append(err)
+            continue
+        if data is None:
+            continue
+        try:
+            rule_files.append((path, RuleFile.model_validate(data)))
+        except ValidationError as exc:
+            _rule_file_errors(exc, data, path, out)
+
+    specs: list[RuleSpec] = []
+    seen_ids: dict[str, str] = {}
+    examples_raw: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path, rf in rule_files:
+        if rf.instrument is not None and rf.instrument not in catalogue:
+            out.add(path, None, "instrument", f"{rf.instrument!r} is not an instrument of the catalogue")
+        for rule in rf.rules:
+            if rule.id in seen_ids:
+                out.add(path, rule.id, "id", f"duplicate rule id (also in {seen_ids[rule.id]})")
+                continue
+            seen_ids[rule.id] = path
+            specs.append(RuleSpec(rule=rule, file=path, order=len(specs)))
+        for name, profile in rf.examples.items():
+            if name in examples_raw:
+                out.add(path, None, f"examples.{name}", f"duplicate example name (also in {examples_raw[name][0]})")
+                continue
+            examples_raw[name] = (path, profile)
+
+    # derived facts: names first, then the kinds of their fields by fixed point
+    producers: dict[str, list[RuleSpec]] = {}
+    for spec in specs:
+        for name in spec.rule.derive:
+            if name in FACT_TYPES or name in RESERVED or name in ("absent", "any"):
+                out.add(spec.file, spec.id, f"derive.{name}", f"{name!r} is a reserved fact type; derived facts need their own name")
+                continue
+            producers.setdefault(name, []).append(spec)
+        positive, negative = referenced_facts(spec.rule.when)
+        for name in sorted((positive | negative) - set(FACT_TYPES) - {"absent", "any"} - RESERVED):
+            if name not in {n for s in specs for n in s.rule.derive}:
+                out.add(spec.file, spec.id, "when", f"fact {name!r} is neither a profile fact nor derived by any rule")
+        spec.positive_derived = {n for n in positive if n not in FACT_TYPES}
+        spec.negative_derived = {n for n in negative if n not in FACT_TYPES}
+        spec.has_absent = bool(negative)
+
+    derived: dict[str, dict[str, FieldSpec]] = {
+        name: {f: FieldSpec("unknown") for f in rules_[0].rule.derive[name]} for name, rules_ in producers.items()
+    }
+    for _ in range(len(specs) + 2):
+        changed = False
+        vocab = Vocabulary(derived)
+        for name, rules_ in producers.items():
+            for spec in rules_:
+                variants, errs = parse_when(list(spec.rule.when), vocab)
+                if errs or not variants:
+                    continue
+                kinds, _ = derived_values(spec.rule.derive[name], variants[0], "derive")
+                for fname, fspec in kinds.items():
+                    current = derived[name].get(fname)
+                    if current is not None and current.kind == "unknown" and fspec.kind != "unknown":
+                        derived[name][fname] = fspec
+                        changed = True
+        if not changed:
+            break
+
+    vocab = Vocabulary(derived)
+    for spec in specs:
+        rule = spec.rule
+        variants, errs = parse_when(list(rule.when), vocab)
+        for e in errs:
+            out.add(spec.file, spec.id, e.where, e.message)
+        spec.variants = variants
+        for name, fields in rule.derive.items():
+            for variant in variants:
+                kinds, derrs = derived_values(fields, variant, f"derive.{name}")
+                for e in derrs:
+                    out.add(spec.file, spec.id, e.where, e.message)
+                spec.derived_fields[name] = kinds
+            expected = set(derived.get(name, {}))
+            if set(fields) != expected:
+                others = ", ".join(s.id for s in producers.get(name, []) if s is not spec)
+                out.add(spec.file, spec.id, f"derive.{name}",
+                        f"every rule deriving {name!r} must set the same fields ({', '.join(sorted(expected))}); see {others}")
+            for fname, fspec in spec.derived_fields.get(name, {}).items():
+                want = derived.get(name, {}).get(fname)
+                if want and fspec.kind != want.kind and "unknown" not in (fspec.kind, want.kind):
+                    out.add(spec.file, spec.id, f"derive.{name}.{fname}",
+                            f"holds a {fspec.kind} here but a {want.kind} in another rule deriving {name!r}")
+
+        _check_rule(spec, catalogue, sources, out)
+
+    # examples
+    examples: dict[str, Example] = {}
+    for name, (path, raw) in examples_raw.items():
+        try:
+            examples[name] = Example(name, path, Profile.model_validate(raw))
+        except ValidationError as exc:
+            for e in from_pydantic(exc.errors(), Profile):
+                out.add(path, None, f"examples.{name}.{e.path}", e.message)
+    for spec in specs:
+        for which in ("fires", "quiet"):
+            for name in getattr(spec.rule.examples, which):
+                if name not in examples_raw:
+                    out.add(spec.file, spec.id, f"examples.{which}", f"no example profile named {name!r}")
+
+    _stratify(specs, producers, out)
+
+    if out.errors:
+        raise InvalidRuleSet(f"the rule set has {len(out.errors)} problem(s)", out.errors)
+    return RuleSet(
+        files=files,
+        catalogue=catalogue,
+        sources=sources,
+        rules=specs,
+        examples=examples,
+        derived=derived,
+        producers={name: [s.id for s in rules_] for name, rules_ in producers.items()},
+    )
+
+
+def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Collector) -> None:
+    rule = spec.rule
+    cited: list[Instrument] = []
+    for i, citation in enumerate(rule.citations):
+        where = f"citations[{i}]"
+        inst = catalogue.get(citation.instrument_id)
+        if inst is None:
+            out.add(spec.file, spec.id, f"{where}.instrument_id", f"{citation.instrument_id!r} is not an instrument of the catalogue")
+            continue
+        cited.append(inst)
+        if citation.document not in sources:
+            out.add(spec.file, spec.id, f"{where}.document", f"{citation.document!r} is not a source document (expected one of {', '.join(sources.names())})")
+            continue
+        if citation.document not in inst.seeds:
+            out.add(spec.file, spec.id, f"{where}.document", f"{inst.id} is not mentioned in {citation.document} (its sources: {', '.join(inst.seeds)})")
+        if not sources.quotes(citation.document, citation.quote):
+            out.add(spec.file, spec.id, f"{where}.quote", f"the quote does not stand word for word in {citation.document}: {citation.quote[:60]!r}")
+    if not cited or rule.kind is None:
+        return
+    if all(i.status == Status.draft for i in cited) and rule.kind != "advisory":
+        out.add(spec.file, spec.id, "kind", "a rule that cites only drafts must be advisory: a draft is never binding")
+    if rule.kind in BINDING_KINDS and not any(i.business_duty for i in cited):
+        out.add(spec.file, spec.id, "citations", "a binding rule must cite an instrument that places a duty on a business")
+    regional = [i.jurisdiction for i in cited if i.jurisdiction != regions.COUNTRY]
+    if regional and len(regional) == len(cited) and not any(j in regions.ancestors(rule.jurisdiction) for j in regional):
+        out.add(spec.file, spec.id, "jurisdiction",
+                f"the cited instrument applies in {', '.join(sorted(set(regional)))}; set jurisdiction to that region")
+
+
+def _stratify(specs: list[RuleSpec], producers: dict[str, list[RuleSpec]], out: _Collector) -> None:
+    """Strata for negation: a rule that needs `absent X` runs after every rule that can derive X.
+
+    A cycle through `absent` (X is derived only when X is absent) has no such order: it
+    would never settle, and the rule set is refused.
+    """
+    fact_stratum: dict[str, int] = {name: 0 for name in producers}
+    limit = len(specs) + 1
+    for _ in range(limit + 1):
+        changed = False
+        for spec in specs:
+            level = 1 if spec.has_absent else 0
+            for name in spec.positive_derived:
+                level = max(level, fact_stratum.get(name, 0))
+            for name in spec.negative_derived:
+                level = max(level, fact_stratum.get(name, 0) + 1)
+            if level > limit:
+                level = limit + 1
+            if level != spec.stratum:
+                spec.stratum = level
+                changed = True
+            for name in spec.rule.derive:
+                if fact_stratum.get(name, 0) < spec.stratum:
+                    fact_stratum[name] = spec.stratum
+                    changed = True
+        if not changed:
+            break
+    cyclic = sorted(s.id for s in specs if s.stratum > len(specs))
+    for spec in specs:
+        if spec.id in cyclic:
+            out.add(spec.file, spec.id, "when",
+                    "this rule is part of a chain that never settles: a derived fact depends on its own absence "
+                    f"(rules in the cycle: {', '.join(cyclic)})")

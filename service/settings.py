@@ -1,0 +1,43 @@
+"""Every setting the service reads, in one place: environment variables only."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    host: str = Field("127.0.0.1", description="Address uvicorn binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port uvicorn listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Number of uvicorn worker processes.")
+    database_url: str = Field(
+        f"sqlite:///{REPO_ROOT / 'data' / 'compliance.db'}",
+        description="Any SQLAlchemy URL: the embedded SQLite file by default, or postgresql+psycopg://...",
+    )
+    rules_dir: Path = Field(REPO_ROOT / "rules", description="Folder of rule files loaded at start-up and by reload.")
+    ruleset_on_start: Literal["disk", "database"] = Field(
+        "disk",
+        description="disk: load RULES_DIR at start-up and activate it if it differs from the active version. "
+        "database: serve the version active in the database; load RULES_DIR only when none is active.",
+    )
+    max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted (413 beyond).")
+    max_list_items: int = Field(200, ge=1, description="Largest number of items in any list of a profile.")
+    log_level: str = Field("info", description="Python log level.")
+
+    def ensure_data_dir(self) -> None:
+        """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""
+        if self.database_url.startswith("sqlite:///"):
+            path = Path(self.database_url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
