@@ -12,6 +12,10 @@ Choices here work around behaviours of durable-rules 2.0.28 seen on these machin
   rule negates is complete (see `RuleSpec.phase`).
 - An `$or` that mixes constants with references to other facts drops the constants. Region
   containment is therefore written with references only (`<field>__province`, `<field>__country`).
+- Within one match a fact is bound to at most one pattern, positive or `$not`: a rule with
+  `licence: {...}` and `absent: {licence: {...}}` would never see the bound licence in its
+  absence test. The k-th pattern on a fact type in a rule therefore matches the k-th copy of
+  each fact (`t: licence~1`, ...); the evaluator asserts as many copies as the rules need.
 - The alpha network visits at most 64 pending nodes per fact, and join tests are never shared
   between rules. Tests are ordered `t`, then constants, then joins, so joins hang below the
   constants that select them; when the estimate of pending nodes still exceeds `FANOUT_LIMIT`,
@@ -52,6 +56,7 @@ class CompiledRule:
     refs: list[PatternRef]
     definition: dict[str, Any]
     chains: list[list[str]]  # the alpha nodes each pattern passes through (for the fan-out estimate)
+    copies: dict[str, int]  # fact type -> copies of its facts this rule needs
 
 
 @dataclass
@@ -84,6 +89,7 @@ class _RuleCompiler:
         self.name = f"{spec.id}#{index}"
         self.positive = [p for p in variant.patterns if not p.negated]
         self.chains: list[list[str]] = []
+        self.seen: dict[str, int] = {}  # fact type -> patterns on it so far (the copy the next one uses)
 
     def ref(self, var: Var, suffix: str = "") -> dict[str, str]:
         if var.name == AS_OF:
@@ -141,7 +147,9 @@ class _RuleCompiler:
         for t in p.tests:
             is_join, expr = self.test(t)
             (joins if is_join else constants).append(expr)
-        tests = [{"t": p.fact}] + constants + joins
+        copy = self.seen.get(p.fact, 0)
+        self.seen[p.fact] = copy + 1
+        tests = [{"t": copy_tag(p.fact, copy)}] + constants + joins
         # constants are shared alpha nodes; joins (and the node an $or creates) belong to this rule
         self.chains.append([
             json.dumps(x, sort_keys=True) if i < 1 + len(constants) and "$or" not in x else f"{self.name}/{alias}/{i}"
@@ -172,7 +180,30 @@ class _RuleCompiler:
             refs.append(PatternRef(alias, p))
         if len(elements) > MAX_PATTERNS:
             raise CompileError(f"{spec.id}: more than {MAX_PATTERNS} patterns after compilation")
-        return CompiledRule(self.name, spec, self.variant, refs, {"all": elements}, self.chains)
+        return CompiledRule(self.name, spec, self.variant, refs, {"all": elements}, self.chains, dict(self.seen))
+
+
+def copy_tag(fact: str, copy: int) -> str:
+    return fact if copy == 0 else f"{fact}~{copy}"
+
+
+def copies_needed(shards: list["Shard"]) -> dict[str, int]:
+    """Fact type -> how many copies of each such fact a session must hold."""
+    out: dict[str, int] = {}
+    for shard in shards:
+        for rule in shard.rules.values():
+            for fact, n in rule.copies.items():
+                out[fact] = max(out.get(fact, 1), n)
+    return out
+
+
+def with_copies(facts: list[dict[str, Any]], copies: dict[str, int]) -> list[dict[str, Any]]:
+    out = []
+    for fact in facts:
+        out.append(fact)
+        for k in range(1, copies.get(fact["t"], 1)):
+            out.append({**fact, "t": copy_tag(fact["t"], k), "id": f"{fact['id']}~{k}"})
+    return out
 
 
 def _any(items: list[dict[str, Any]]) -> dict[str, Any]:

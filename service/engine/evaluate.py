@@ -18,7 +18,7 @@ from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
 from .assessment import Assessment, Citation, DerivedFact, Obligation, RulesetRef, Source, Upcoming, Warning
-from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset
+from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
 from .explain import Explainer, lookup
 
 
@@ -52,6 +52,7 @@ class CompiledRuleSet:
         self.version = version
         self.digest = ruleset.digest
         self.shards: list[Shard] = compile_ruleset(ruleset)
+        self.copies = copies_needed(self.shards)
         self._engines: list[durable.Ruleset] = []
         try:
             for i, shard in enumerate(self.shards):
@@ -73,10 +74,10 @@ class CompiledRuleSet:
     # --- matching ------------------------------------------------------------------------------
     def match(self, profile: Profile, as_of: dt.date) -> Evaluation:
         evaluation = Evaluation(as_of=as_of)
-        facts = build_facts(profile)
+        facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
         for shard, engine in zip(self.shards, self._engines):
-            extra = [d.fact for d in evaluation.derived.values()]
+            extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
             engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation))
         return evaluation
 
@@ -88,7 +89,7 @@ class CompiledRuleSet:
             evaluation.matches.setdefault(rule.spec.id, []).append((rule, match))
             if not rule.spec.rule.derive or not in_window(rule.spec, evaluation.as_of):
                 return ()
-            return list(self._derive(rule, match, evaluation))
+            return with_copies(list(self._derive(rule, match, evaluation)), self.copies)
 
         return on_match
 

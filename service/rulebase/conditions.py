@@ -15,6 +15,7 @@ later uses join on it), or a mapping of operators:
   includes, includes_any       a list field holds a value
   covers, within               regions: CN-GD covers CN-GD-SZ; CN-GD-SZ is within CN-GD
   given                        true: the profile states the field; false: it does not
+  as                           names the field's value, alongside other tests: {in: [idc, cdn], as: $t}
 
 `any` is expanded here into alternatives ("variants"), each a flat list of patterns, so
 the compiler only ever sees conjunctions of patterns.
@@ -106,7 +107,7 @@ def _allowed(spec: FieldSpec) -> str:
     return ", ".join(spec.values)
 
 
-def _kind_family(spec: FieldSpec) -> str:
+def kind_family(spec: FieldSpec) -> str:
     return {"enum": "text", "term": "text", "list": "text"}.get(spec.kind, spec.kind)
 
 
@@ -208,8 +209,11 @@ class _Parser:
         if isinstance(value, dict):
             out = []
             for op, operand in value.items():
+                if op == "as":
+                    self.bind_as(name, spec, operand, f"{where}.as", negated, variant, index)
+                    continue
                 if op not in OPERATORS:
-                    self.error(f"{where}.{op}", f"unknown operator {op!r}: expected one of {', '.join(sorted(OPERATORS))}")
+                    self.error(f"{where}.{op}", f"unknown operator {op!r}: expected one of {', '.join(sorted(OPERATORS | {'as'}))}")
                     continue
                 test = self.operator(name, spec, str(op), operand, f"{where}.{op}", variant)
                 if test:
@@ -238,6 +242,26 @@ class _Parser:
             return [Test(name, "eq", var)]
         constant = self.constant(spec, value, where)
         return [] if constant is _INVALID else [Test(name, "eq", constant)]
+
+    def bind_as(self, name: str, spec: FieldSpec, operand: Any, where: str, negated: bool, variant: Variant,
+                index: int) -> None:
+        """`type: {in: [idc, cdn], as: $t}`: test the field and name its value."""
+        if negated:
+            self.error(where, "as cannot be used inside absent: nothing there can be named")
+            return
+        if spec.kind == "list":
+            self.error(where, f"{name} is a list: a variable holds one value")
+            return
+        if not (isinstance(operand, str) and operand.startswith("$")):
+            self.error(where, "as takes a $variable")
+            return
+        var = self.variable(operand, where)
+        if var is None:
+            return
+        if var.name == AS_OF or var.name in variant.bindings:
+            self.error(where, f"{var} is already bound; as names a new variable")
+            return
+        variant.bindings[var.name] = Binding(index, name, spec)
 
     def operator(self, name: str, spec: FieldSpec, op: str, operand: Any, where: str, variant: Variant) -> Test | None:
         kind = spec.kind
@@ -345,7 +369,7 @@ class _Parser:
     def compatible(self, spec: FieldSpec, other: FieldSpec, var: Var, where: str) -> None:
         if "unknown" in (spec.kind, other.kind):
             return
-        if _kind_family(spec) != _kind_family(other):
+        if kind_family(spec) != kind_family(other):
             self.error(where, f"variable {var} holds a {other.kind} but is compared with a {spec.kind}")
 
     def constant(self, spec: FieldSpec, value: Any, where: str) -> Any:

@@ -167,7 +167,7 @@ CONDITION_SCHEMA: dict[str, Any] = {
         "`absent: {<fact>: {...}}` requires that no such fact exists; `any: [...]` requires one of its options "
         "(each a condition or a list of conditions). A test is a value (equality; `$name` binds or joins a "
         "variable) or one of: in, not, not_in, at_least, more_than, at_most, less_than, before, after, "
-        "on_or_before, on_or_after, includes, includes_any, covers, within, given."
+        "on_or_before, on_or_after, includes, includes_any, covers, within, given; `as: $name` names the field's value."
     ),
     "type": "object",
     "minProperties": 1,

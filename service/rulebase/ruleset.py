@@ -20,7 +20,7 @@ from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
 from service.profile.model import Profile
 
 from .catalogue import Catalogue, Instrument, Status
-from .conditions import Variant, Vocabulary, derived_values, parse_when, referenced_facts
+from .conditions import Variant, Vocabulary, kind_family, derived_values, parse_when, referenced_facts
 from .loading import RULE_SUFFIXES, RuleFiles, parse_yaml
 from .model import Rule, RuleFile
 from .sources import Sources
@@ -235,7 +235,7 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
                         f"every rule deriving {name!r} must set the same fields ({', '.join(sorted(expected))}); see {others}")
             for fname, fspec in spec.derived_fields.get(name, {}).items():
                 want = derived.get(name, {}).get(fname)
-                if want and fspec.kind != want.kind and "unknown" not in (fspec.kind, want.kind):
+                if want and kind_family(fspec) != kind_family(want) and "unknown" not in (fspec.kind, want.kind):
                     out.add(spec.file, spec.id, f"derive.{name}.{fname}",
                             f"holds a {fspec.kind} here but a {want.kind} in another rule deriving {name!r}")
 

@@ -1,0 +1,27 @@
+"""Dependencies handlers ask for, as `Annotated` aliases so handlers read like plain functions."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.rulesets import RuleSets
+from service.settings import Settings
+from service.store.db import Database
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_rulesets(request: Request) -> RuleSets:
+    return request.app.state.rulesets
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+RuleSetsDep = Annotated[RuleSets, Depends(get_rulesets)]

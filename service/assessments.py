@@ -1,0 +1,132 @@
+"""Assessing profiles: evaluate under the active rule set, record in the decision log, compare two.
+
+The JSON text returned to the caller is the text recorded, so reading an assessment back
+gives exactly what was first returned.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from ulid import ULID
+
+from service.engine.assessment import Assessment, Obligation, RulesetRef
+from service.errors import ErrorItem, InvalidProfile, NotFound
+from service.profile.model import Profile, check_list_sizes
+from service.rulesets import Loaded, RuleSets
+from service.store import decisions
+from service.store.db import Database
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+@dataclass
+class Recorded:
+    assessment: Assessment
+    body: str  # the JSON text returned and recorded
+
+
+def check_profile(profile: Profile, max_items: int, prefix: str = "") -> None:
+    problems = check_list_sizes(profile, max_items)
+    if problems:
+        raise InvalidProfile("the profile is too large",
+                             [ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
+
+
+def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorded:
+    assessment = loaded.compiled.evaluate(profile, new_id(), horizon_days=horizon_days)
+    return Recorded(assessment, assessment.model_dump_json())
+
+
+def record(db: Database, recorded: Recorded, profile: Profile) -> None:
+    a = recorded.assessment
+    stated = profile.model_copy(update={"as_of": a.as_of}).model_dump_json(exclude_none=True)
+    decisions.record(db, assessment_id=a.assessment_id, kind="assessment", ruleset_version=a.ruleset.version,
+                     ruleset_digest=a.ruleset.digest, as_of=a.as_of, profile_json=stated, response_json=recorded.body)
+
+
+def assess(rulesets: RuleSets, db: Database, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:
+    check_profile(profile, max_items)
+    with rulesets.lease() as loaded:
+        recorded = evaluate(loaded, profile, horizon_days)
+    record(db, recorded, profile)
+    return recorded
+
+
+def read(db: Database, assessment_id: str) -> str:
+    row = decisions.read(db, assessment_id)
+    if row is None:
+        raise NotFound(f"no assessment {assessment_id!r}")
+    return row.response
+
+
+# --- comparing two profiles ------------------------------------------------------------------------
+class ComparisonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    baseline: Profile
+    proposed: Profile
+
+
+class AssessmentRef(BaseModel):
+    assessment_id: str
+    as_of: dt.date
+
+
+class Change(BaseModel):
+    rule_id: str
+    baseline: Obligation
+    proposed: Obligation
+
+
+class Comparison(BaseModel):
+    """What changes between two profiles: the onboarding check for a new business line."""
+
+    ruleset: RulesetRef
+    baseline: AssessmentRef
+    proposed: AssessmentRef
+    added: list[Obligation] = Field(description="Obligations the proposed profile triggers and the baseline does not.")
+    removed: list[Obligation] = Field(description="Obligations of the baseline that the proposed profile no longer triggers.")
+    changed: list[Change] = Field(description="Rules triggered by both, with different kind, reasons or dates.")
+    unchanged: list[Obligation] = Field(description="Obligations identical in both.")
+
+
+def _comparable(o: Obligation) -> dict[str, Any]:
+    return o.model_dump(mode="json")
+
+
+def compare(rulesets: RuleSets, db: Database, request: ComparisonRequest, max_items: int) -> Comparison:
+    check_profile(request.baseline, max_items, "baseline.")
+    check_profile(request.proposed, max_items, "proposed.")
+    with rulesets.lease() as loaded:  # both sides under one version
+        base = evaluate(loaded, request.baseline)
+        prop = evaluate(loaded, request.proposed)
+    record(db, base, request.baseline)
+    record(db, prop, request.proposed)
+    before = {o.rule_id: o for o in base.assessment.obligations}
+    after = {o.rule_id: o for o in prop.assessment.obligations}
+    changed, unchanged = [], []
+    for o in prop.assessment.obligations:
+        if o.rule_id in before:
+            if _comparable(before[o.rule_id]) == _comparable(o):
+                unchanged.append(o)
+            else:
+                changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
+    return Comparison(
+        ruleset=prop.assessment.ruleset,
+        baseline=AssessmentRef(assessment_id=base.assessment.assessment_id, as_of=base.assessment.as_of),
+        proposed=AssessmentRef(assessment_id=prop.assessment.assessment_id, as_of=prop.assessment.as_of),
+        added=[o for o in prop.assessment.obligations if o.rule_id not in before],
+        removed=[o for o in base.assessment.obligations if o.rule_id not in after],
+        changed=changed,
+        unchanged=unchanged,
+    )
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

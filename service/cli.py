@@ -1,0 +1,127 @@
+"""compliance-engine: serve the API, check a rule folder, evaluate a profile from the command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address (env HOST).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (env PORT).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="uvicorn worker processes (env WORKERS).")] = None,
+) -> None:
+    """Run the HTTP API. RULES_DIR is checked and activated first: a broken rule file stops start-up."""
+    import uvicorn
+
+    from service.errors import InvalidRuleSet
+    from service.rulesets import RuleSets
+    from service.settings import get_settings
+    from service.store import rulesets as store
+    from service.store.db import Database
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        if settings.ruleset_on_start == "disk" or store.active(db) is None:
+            rulesets = RuleSets(db, settings.rules_dir)
+            version = rulesets.sync_rules_dir(actor="startup")
+            rulesets.close()
+            typer.echo(f"rule set {version} from {settings.rules_dir} is active")
+    except InvalidRuleSet as exc:
+        _fail(f"refusing to start: {exc}")
+    finally:
+        db.dispose()
+    uvicorn.run(
+        "service.main:create_app", factory=True,
+        host=host or settings.host, port=port or settings.port, workers=workers or settings.workers,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=20,
+    )
+
+
+@app.command()
+def check(rules_dir: Annotated[Path, typer.Argument(help="A folder of rule files (like rules/).")]) -> None:
+    """Validate RULES_DIR, compile it, and run every rule's examples."""
+    from service.engine.checks import prepare
+    from service.errors import InvalidRuleSet, PayloadTooLarge
+    from service.rulebase.loading import from_directory
+
+    try:
+        files = from_directory(rules_dir)
+        compiled, report = prepare(files, "check")
+    except (InvalidRuleSet, PayloadTooLarge) as exc:
+        _fail(str(exc))
+    kinds: dict[str, int] = {}
+    for spec in compiled.ruleset.rules:
+        key = spec.rule.kind.value if spec.rule.kind else "derives only"
+        kinds[key] = kinds.get(key, 0) + 1
+    typer.echo(f"{rules_dir}: {report.rules} rules ({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}), "
+               f"{len(compiled.ruleset.catalogue)} instruments, {report.examples} example profiles, "
+               f"{report.checks} example checks passed")
+    typer.echo(f"digest {files.digest}; {len(compiled.shards)} engine ruleset(s)")
+    compiled.close()
+
+
+@app.command("eval")
+def evaluate(
+    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json", help="A business profile (JSON); - for stdin.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
+    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+) -> None:
+    """Evaluate one profile against a rule folder, without a server or database."""
+    from pydantic import ValidationError
+
+    from service.assessments import new_id
+    from service.engine.checks import prepare
+    from service.errors import InvalidRuleSet, from_pydantic
+    from service.profile.model import Profile
+    from service.rulebase.loading import from_directory
+    from service.settings import get_settings
+
+    text = sys.stdin.read() if str(profile_path) == "-" else profile_path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+        if as_of:
+            data["as_of"] = as_of
+        profile = Profile.model_validate(data)
+    except json.JSONDecodeError as exc:
+        _fail(f"{profile_path}: not JSON: {exc}")
+    except ValidationError as exc:
+        _fail("\n".join(f"{e.path}: {e.message}" for e in from_pydantic(exc.errors(), Profile)))
+    try:
+        compiled, _ = prepare(from_directory(rules_dir or get_settings().rules_dir), "local")
+    except InvalidRuleSet as exc:
+        _fail(str(exc))
+    assessment = compiled.evaluate(profile, new_id())
+    compiled.close()
+    if as_json:
+        typer.echo(assessment.model_dump_json(indent=2))
+        return
+    typer.echo(f"as of {assessment.as_of}: {len(assessment.obligations)} finding(s)")
+    for o in assessment.obligations:
+        deadline = f" (deadline {o.deadline}{', passed' if o.overdue else ''})" if o.deadline else ""
+        typer.echo(f"\n[{o.kind.upper()}, {o.severity}] {o.title}{deadline}\n  rule {o.rule_id}")
+        for reason in o.because:
+            typer.echo(f"  because {reason}")
+        for c in o.citations:
+            typer.echo(f"  cites {c.title} ({c.issuer}{', ' + c.issued if c.issued else ''}) {c.provision or ''} [{c.legal_status}]")
+            typer.echo(f"    \"{c.source.quote}\"")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,207 @@
+"""Rule sets at runtime: validate and store versions, activate one, and follow the active one.
+
+The database decides which version is active (the newest activation row). Each process
+serves a compiled copy; `refresh()` makes it follow the database. Requests take a *lease*
+on the compiled rule set they start with, so a swap never changes a request midway and a
+retired rule set is freed from durable-rules only when its last request has finished.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.engine.checks import prepare
+from service.engine.evaluate import CompiledRuleSet
+from service.errors import ErrorItem, InvalidRuleSet, NotFound, ServiceError, Unavailable
+from service.rulebase.loading import RuleFiles, from_directory
+from service.rulebase.ruleset import build_ruleset
+from service.store import audit
+from service.store import rulesets as store
+from service.store.db import Database
+from service.store.tables import RuleSetVersion
+
+log = logging.getLogger("service.rulesets")
+
+
+@dataclass
+class Loaded:
+    """A compiled rule set and what an operator needs to know about it."""
+
+    compiled: CompiledRuleSet
+    version: str
+    digest: str
+    loaded_at: dt.datetime
+    activated_by: str
+    activated_at: dt.datetime | None
+    leases: int = 0
+    retired: bool = False
+
+    @property
+    def rule_count(self) -> int:
+        return self.compiled.rule_count
+
+
+@dataclass
+class Health:
+    last_error: str | None = None
+    failed_version: str | None = None
+    failures: int = 0
+    activations: dict[str, int] = field(default_factory=dict)
+
+
+class RuleSets:
+    def __init__(self, db: Database, rules_dir: Path):
+        self.db = db
+        self.rules_dir = rules_dir
+        self._current: Loaded | None = None
+        self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
+        self.health = Health()
+
+    # --- serving -------------------------------------------------------------------------------
+    @property
+    def current(self) -> Loaded | None:
+        return self._current
+
+    @contextmanager
+    def lease(self) -> Iterator[Loaded]:
+        """The active compiled rule set, kept alive (and unchanged) for the duration of the block."""
+        with self._lock:
+            loaded = self._current
+            if loaded is None:
+                raise Unavailable("no rule set is loaded yet")
+            loaded.leases += 1
+        try:
+            yield loaded
+        finally:
+            with self._lock:
+                loaded.leases -= 1
+                release = loaded.retired and loaded.leases == 0
+            if release:
+                loaded.compiled.close()
+
+    def _install(self, loaded: Loaded) -> None:
+        with self._lock:
+            old, self._current = self._current, loaded
+            release = old is not None and old is not loaded and old.leases == 0
+            if old is not None and old is not loaded:
+                old.retired = True
+        if release:
+            old.compiled.close()
+        log.info("serving rule set %s (%s, %d rules)", loaded.version, loaded.digest[:19], loaded.rule_count)
+
+    def close(self) -> None:
+        with self._lock:
+            loaded, self._current = self._current, None
+        if loaded is not None:
+            loaded.retired = True
+            if loaded.leases == 0:
+                loaded.compiled.close()
+
+    # --- versions ------------------------------------------------------------------------------
+    def validate(self, files: RuleFiles, label: str = "candidate") -> tuple[CompiledRuleSet, dict]:
+        compiled, report = prepare(files, label)
+        return compiled, report.as_dict()
+
+    def store(self, files: RuleFiles, actor: str, action: str = "upload") -> tuple[RuleSetVersion, bool]:
+        """Validate in full, then store as a candidate version (not active). Refusals are audited."""
+        existing = store.find_by_digest(self.db, files.digest)
+        if existing is not None:
+            audit.log(self.db, actor=actor, action=action, outcome="unchanged", to_version=existing.version,
+                      digest=existing.digest)
+            return existing, False
+        try:
+            compiled, report = self.validate(files)
+        except InvalidRuleSet as exc:
+            audit.log(self.db, actor=actor, action=action, outcome="refused", digest=files.digest,
+                      detail={"detail": exc.detail, "errors": [e.as_dict() for e in exc.errors[:50]]})
+            raise
+        compiled.close()
+        row, created = store.store(self.db, files=files.files, digest=files.digest,
+                                   rule_count=report["rules"], report=report, actor=actor)
+        audit.log(self.db, actor=actor, action=action, outcome="stored" if created else "unchanged",
+                  to_version=row.version, digest=row.digest, detail={"rules": report["rules"]})
+        return row, created
+
+    def activate(self, version: str, actor: str, reason: str = "activate") -> Loaded:
+        """Make `version` active in the database, and serve it here at once."""
+        row = store.get(self.db, version)
+        current = store.active(self.db)
+        if row is None:
+            audit.log(self.db, actor=actor, action=reason, outcome="refused", to_version=version,
+                      from_version=current.version if current else None, detail={"detail": "no such version"})
+            raise NotFound(f"no rule-set version {version!r}")
+        try:
+            loaded = self._load(row, actor)
+        except ServiceError as exc:
+            audit.log(self.db, actor=actor, action=reason, outcome="failed", to_version=version,
+                      from_version=current.version if current else None, digest=row.digest,
+                      detail={"detail": exc.detail})
+            raise
+        activation = store.activate(self.db, row, actor=actor, reason=reason)
+        loaded.activated_at = activation.activated_at
+        self._install(loaded)
+        audit.log(self.db, actor=actor, action=reason, outcome="ok", to_version=row.version,
+                  from_version=activation.previous_version, digest=row.digest)
+        return loaded
+
+    def _load(self, row: RuleSetVersion, activated_by: str) -> Loaded:
+        """Compile a stored version (already validated when stored; its examples are not re-run)."""
+        files = RuleFiles(json.loads(row.files))
+        try:
+            compiled = CompiledRuleSet(build_ruleset(files), row.version)
+        except InvalidRuleSet:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported to the operator, the current version stays
+            raise InvalidRuleSet(f"version {row.version} cannot be compiled here",
+                                 [ErrorItem(path="", message=str(exc)[:300])]) from exc
+        return Loaded(compiled=compiled, version=row.version, digest=row.digest,
+                      loaded_at=dt.datetime.now(dt.UTC), activated_by=activated_by, activated_at=None)
+
+    # --- following the database ----------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Serve the version the database says is active; True when it changed. A failure keeps the current one."""
+        with self._refresh_lock:
+            activation = store.active(self.db)
+            if activation is None:
+                return False
+            current = self._current
+            if current is not None and current.version == activation.version:
+                return False
+            row = store.get(self.db, activation.version)
+            if row is None:
+                return False
+            try:
+                loaded = self._load(row, activation.activated_by)
+            except ServiceError as exc:
+                self.health.last_error = f"cannot load version {row.version}: {exc.detail}"
+                self.health.failed_version = row.version
+                self.health.failures += 1
+                log.error("%s; still serving %s", self.health.last_error, current.version if current else "nothing")
+                return False
+            loaded.activated_at = activation.activated_at
+            self._install(loaded)
+            self.health.last_error = None
+            self.health.failed_version = None
+            return True
+
+    def sync_rules_dir(self, actor: str = "startup") -> str:
+        """Load RULES_DIR as a version and make it active unless it already is. Raises when it is invalid."""
+        files = from_directory(self.rules_dir)
+        row, _ = self.store(files, actor=actor, action="startup")
+        current = store.active(self.db)
+        if current is None or current.digest != row.digest:
+            self.activate(row.version, actor=actor, reason="startup")
+        return row.version
+
+    def reload(self, actor: str) -> Loaded:
+        """Operator: load RULES_DIR from disk as a new version and activate it."""
+        files = from_directory(self.rules_dir)
+        row, _ = self.store(files, actor=actor, action="reload")
+        return self.activate(row.version, actor=actor, reason="reload")

@@ -1,0 +1,26 @@
+"""The audit log of rule-set changes: uploads, activations, rollbacks, reloads, refusals."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import select
+
+from .db import Database
+from .tables import AuditEvent
+
+
+def log(db: Database, *, actor: str, action: str, outcome: str, from_version: str | None = None,
+        to_version: str | None = None, digest: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    with db.session() as session:
+        session.add(AuditEvent(actor=actor, action=action, outcome=outcome, from_version=from_version,
+                               to_version=to_version, digest=digest, detail=json.dumps(detail or {}, default=str)))
+        session.commit()
+
+
+def events(db: Database, limit: int = 100, before_id: int | None = None) -> list[AuditEvent]:
+    with db.session() as session:
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
+        return list(session.exec(query))

@@ -1,0 +1,74 @@
+"""Rule-set versions and activations in the database: the one place the active version is decided."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from .db import Database
+from .tables import Activation, RuleSetVersion, utcnow
+
+NOTIFY_CHANNEL = "ruleset_activated"
+
+
+def find_by_digest(db: Database, digest: str) -> RuleSetVersion | None:
+    with db.session() as session:
+        return session.exec(select(RuleSetVersion).where(RuleSetVersion.digest == digest)).first()
+
+
+def get(db: Database, version: str) -> RuleSetVersion | None:
+    with db.session() as session:
+        return session.exec(select(RuleSetVersion).where(RuleSetVersion.version == version)).first()
+
+
+def versions(db: Database) -> list[RuleSetVersion]:
+    with db.session() as session:
+        return list(session.exec(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())))
+
+
+def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, report: dict[str, Any],
+          actor: str) -> tuple[RuleSetVersion, bool]:
+    """Store a rule set under a new version label, or return the one already holding this digest."""
+    for _ in range(20):
+        existing = find_by_digest(db, digest)
+        if existing is not None:
+            return existing, False
+        day = utcnow().strftime("%Y.%m.%d")
+        with db.session() as session:
+            count = session.exec(select(func.count()).select_from(RuleSetVersion)
+                                 .where(RuleSetVersion.version.like(f"{day}-%"))).one()
+            row = RuleSetVersion(version=f"{day}-{count + 1}", digest=digest, files=json.dumps(files, sort_keys=True),
+                                 rule_count=rule_count, report=json.dumps(report), created_by=actor)
+            session.add(row)
+            try:
+                session.commit()
+                return row, True
+            except IntegrityError:
+                session.rollback()  # another process stored this digest or took this label: look again
+    raise RuntimeError("could not allocate a rule-set version label")
+
+
+def active(db: Database) -> Activation | None:
+    with db.session() as session:
+        return session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
+
+
+def activations(db: Database, limit: int = 50) -> list[Activation]:
+    with db.session() as session:
+        return list(session.exec(select(Activation).order_by(Activation.id.desc()).limit(limit)))
+
+
+def activate(db: Database, row: RuleSetVersion, *, actor: str, reason: str) -> Activation:
+    """Make `row` the active version everywhere: one committed row; PostgreSQL listeners are notified."""
+    with db.session() as session:
+        current = session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
+        activation = Activation(version=row.version, digest=row.digest, activated_by=actor, reason=reason,
+                                previous_version=current.version if current else None)
+        session.add(activation)
+        if db.url.startswith("postgresql"):
+            session.connection().execute(text("SELECT pg_notify(:c, :v)"), {"c": NOTIFY_CHANNEL, "v": row.version})
+        session.commit()
+        return activation

@@ -1,0 +1,75 @@
+"""SQLModel tables: the decision log, rule-set versions and activations, and the audit log.
+
+JSON documents are stored as text, exactly as produced, so a recorded assessment is read
+back byte for byte as it was returned.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RuleSetVersion(SQLModel, table=True):
+    """A rule set stored whole (its files), content-addressed by digest."""
+
+    __tablename__ = "ruleset_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=40, unique=True, index=True)
+    digest: str = Field(max_length=80, unique=True, index=True)
+    files: str = Field(sa_column=Column(Text, nullable=False))
+    rule_count: int
+    report: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=120)
+
+
+class Activation(SQLModel, table=True):
+    """One activation: the newest row names the active version everywhere."""
+
+    __tablename__ = "ruleset_activation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=40, index=True)
+    digest: str = Field(max_length=80)
+    previous_version: str | None = Field(default=None, max_length=40)
+    activated_at: dt.datetime = Field(default_factory=utcnow)
+    activated_by: str = Field(max_length=120)
+    reason: str = Field(max_length=20)
+
+
+class AssessmentRecord(SQLModel, table=True):
+    """The decision log: every assessment as returned, with the profile and rule-set version."""
+
+    __tablename__ = "assessment"
+
+    id: str = Field(primary_key=True, max_length=40)
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    kind: str = Field(max_length=20)
+    ruleset_version: str = Field(max_length=40)
+    ruleset_digest: str = Field(max_length=80)
+    as_of: dt.date
+    profile: str = Field(sa_column=Column(Text, nullable=False))
+    response: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed which rule set, when, and how it went (refusals included)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=20)
+    outcome: str = Field(max_length=20)
+    from_version: str | None = Field(default=None, max_length=40)
+    to_version: str | None = Field(default=None, max_length=40)
+    digest: str | None = Field(default=None, max_length=80)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
