@@ -123,5 +123,20 @@ def evaluate(
             typer.echo(f"    \"{c.source.quote}\"")
 
 
+@app.command()
+def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if schemas/ differs from the code.")] = False) -> None:
+    """Write the JSON Schemas of the profile, assessment and rule files into schemas/."""
+    from service import schemas as generated
+
+    if check_only:
+        stale = generated.drift()
+        if stale:
+            _fail(f"schemas out of date: {', '.join(stale)} (run: compliance-engine schemas)")
+        typer.echo("schemas are current")
+        return
+    for path in generated.write():
+        typer.echo(f"wrote {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -39,20 +39,30 @@ def start_rulesets(settings: Settings, db: Database) -> RuleSets:
     return rulesets
 
 
+def startup(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    settings.ensure_data_dir()
+    db = Database(settings.database_url)
+    app.state.db = db
+    app.state.rulesets = start_rulesets(settings, db)
+
+
+def shutdown(app: FastAPI) -> None:
+    app.state.rulesets.close()
+    app.state.db.dispose()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    startup(app)
+    try:
+        yield
+    finally:
+        shutdown(app)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        settings.ensure_data_dir()
-        db = Database(settings.database_url)
-        app.state.db = db
-        app.state.rulesets = start_rulesets(settings, db)
-        try:
-            yield
-        finally:
-            app.state.rulesets.close()
-            db.dispose()
 
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -51,6 +51,15 @@ class Ruleset:
             raise EngineFailure(f"durable-rules refused the compiled ruleset: {exc}") from None
         self._lock = threading.Lock()
         self._closed = False
+        self.last_sid: str | None = None
+
+    def has_session(self, sid: str) -> bool:
+        """Whether the engine still holds state for a session (it never should after `run`)."""
+        try:
+            core.get_state(self._handle, sid)
+            return True
+        except core.error:
+            return False
 
     def close(self) -> None:
         """Free the ruleset in the C core (Host has no way to do this)."""
@@ -62,6 +71,7 @@ class Ruleset:
     def run(self, context: dict[str, Any], facts: list[dict[str, Any]], phases: int, on_match: OnMatch) -> None:
         """One session: the context fact, then all facts, then one phase fact per phase; nothing kept after."""
         sid = str(next(_sids))
+        self.last_sid = sid
         with self._lock:
             if self._closed:
                 raise EngineFailure("ruleset already closed")

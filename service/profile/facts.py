@@ -123,12 +123,9 @@ def number_date(value: int) -> dt.date:
 
 def region_fields(name: str, code: str) -> dict[str, str]:
     """A region field plus the regions containing it, so containment is an equality test."""
-    out = {name: code}
     lv = regions.levels(code)
-    out[f"{name}__country"] = lv["country"]
-    if "province" in lv:
-        out[f"{name}__province"] = lv["province"]
-    return out
+    # always both: the engine fails (rather than not matching) when a join names a missing field
+    return {name: code, f"{name}__country": lv["country"], f"{name}__province": lv.get("province", code)}
 
 
 def _put(fact: dict[str, Any], key: str, value: Any) -> None:

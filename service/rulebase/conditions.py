@@ -176,7 +176,7 @@ class _Parser:
         fields = self.vocab.fields(fact)
         if fields is None:
             known = ", ".join(sorted(FACT_TYPES))
-            self.error(where, f"unknown fact type {fact!r}: expected one of {known}, or a fact some rule derives")
+            self.error(where, f"fact {fact!r} is neither a profile fact ({known}) nor derived by any rule")
             return None
         if body is None:
             body = {}
@@ -210,7 +210,9 @@ class _Parser:
             out = []
             for op, operand in value.items():
                 if op == "as":
-                    self.bind_as(name, spec, operand, f"{where}.as", negated, variant, index)
+                    test = self.bind_as(name, spec, operand, f"{where}.as", negated, variant, index)
+                    if test:
+                        out.append(test)
                     continue
                 if op not in OPERATORS:
                     self.error(f"{where}.{op}", f"unknown operator {op!r}: expected one of {', '.join(sorted(OPERATORS | {'as'}))}")
@@ -237,31 +239,32 @@ class _Parser:
                     self.error(where, f"variable {var} is first used inside absent: bind it in an earlier condition")
                     return []
                 variant.bindings[var.name] = Binding(index, name, spec)
-                return []
+                return [Test(name, "given", True)]  # a variable is only bound to a value that is there
             self.compatible(spec, bound.spec, var, where)
             return [Test(name, "eq", var)]
         constant = self.constant(spec, value, where)
         return [] if constant is _INVALID else [Test(name, "eq", constant)]
 
     def bind_as(self, name: str, spec: FieldSpec, operand: Any, where: str, negated: bool, variant: Variant,
-                index: int) -> None:
+                index: int) -> Test | None:
         """`type: {in: [idc, cdn], as: $t}`: test the field and name its value."""
         if negated:
             self.error(where, "as cannot be used inside absent: nothing there can be named")
-            return
+            return None
         if spec.kind == "list":
             self.error(where, f"{name} is a list: a variable holds one value")
-            return
+            return None
         if not (isinstance(operand, str) and operand.startswith("$")):
             self.error(where, "as takes a $variable")
-            return
+            return None
         var = self.variable(operand, where)
         if var is None:
-            return
+            return None
         if var.name == AS_OF or var.name in variant.bindings:
             self.error(where, f"{var} is already bound; as names a new variable")
-            return
+            return None
         variant.bindings[var.name] = Binding(index, name, spec)
+        return Test(name, "given", True)
 
     def operator(self, name: str, spec: FieldSpec, op: str, operand: Any, where: str, variant: Variant) -> Test | None:
         kind = spec.kind

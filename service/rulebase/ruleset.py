@@ -188,9 +188,6 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
                 continue
             producers.setdefault(name, []).append(spec)
         positive, negative = referenced_facts(spec.rule.when)
-        for name in sorted((positive | negative) - set(FACT_TYPES) - {"absent", "any"} - RESERVED):
-            if name not in {n for s in specs for n in s.rule.derive}:
-                out.add(spec.file, spec.id, "when", f"fact {name!r} is neither a profile fact nor derived by any rule")
         spec.positive_derived = {n for n in positive if n not in FACT_TYPES}
         spec.negative_derived = {n for n in negative if n not in FACT_TYPES}
         spec.has_absent = bool(negative)

@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` serves the API, `make test` runs the tests.
+# Both create the virtualenv and install the locked dependencies first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check schemas bench soak clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve on $(HOST):$(PORT) (127.0.0.1:8000) with SQLite in data/ and the rules in rules/
+	$(BIN)/compliance-engine serve
+
+test: $(STAMP)  ## the whole suite; set TEST_DATABASE_URL to also run the API tests on PostgreSQL
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP)  ## validate rules/, compile it and run every rule's examples
+	$(BIN)/compliance-engine check rules/
+
+schemas: $(STAMP)  ## regenerate schemas/ from the code
+	$(BIN)/compliance-engine schemas
+
+bench: $(STAMP)  ## evaluation time per profile (median, p99)
+	$(BIN)/python bench/evaluate.py
+
+soak: $(STAMP)  ## RSS over 100,000 evaluations
+	$(BIN)/python bench/soak.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,48 @@
+"""Reference profiles for the benchmarks: small (1 licence, 2 services) and large (10 licences, 30 services,
+10 data categories, 5 cross-border flows)."""
+from __future__ import annotations
+
+SMALL = {
+    "as_of": "2020-10-01",
+    "business": {"name": "Small Cloud", "registered_region": "CN-BJ", "sectors": ["internet"]},
+    "licences": [{"type": "IDC", "regions": ["CN-BJ"], "granted": "2011-06-01", "scope": ["idc"]}],
+    "services": [
+        {"type": "cloud_computing", "regions": ["CN-BJ"], "since": "2016-05-01", "attributes": {"users": 20000}},
+        {"type": "mobile_app", "regions": ["CN"], "attributes": {"users": 150000, "third_party_sdks": True}},
+    ],
+}
+
+_SERVICE_TYPES = ["idc", "cloud_computing", "cdn", "isp", "website_hosting", "mobile_app", "app_store", "email", "dns",
+                  "portal", "search_engine", "ecommerce_platform", "online_advertising", "live_streaming",
+                  "iot_platform", "online_ride_hailing", "educational_app", "mobile_financial_app",
+                  "financial_information_services", "internet_audiovisual_programmes", "online_audiovisual_information",
+                  "industrial_internet_platform", "public_wlan", "user_profiling", "credit_information",
+                  "data_centre", "connected_vehicles", "epidemic_prevention_app", "network_information_content_platform",
+                  "cybersecurity_threat_information"]
+_REGIONS = ["CN-BJ", "CN-SH", "CN-GD", "CN-GD-SZ", "CN-ZJ", "CN-HI", "CN-TJ"]
+_DATA = ["personal_information", "sensitive_personal_information", "children_personal_information",
+         "personal_financial_information", "credit_information", "health_medical_data", "industrial_data",
+         "scientific_data", "employee_health_information", "important_data"]
+
+LARGE = {
+    "as_of": "2020-10-01",
+    "business": {"name": "Large Group", "registered_region": "CN-SH", "foreign_invested": True, "cii_operator": True,
+                 "negative_credit_record": False, "serious_data_incident_last_12_months": False,
+                 "sectors": ["internet", "telecom", "finance", "media"]},
+    "licences": [{"type": t, "regions": [_REGIONS[i % len(_REGIONS)]], "granted": f"20{10 + i}-03-01"}
+                 for i, t in enumerate(["IDC", "ISP", "CDN", "ICP", "BASIC_TELECOM", "MOBILE_RESALE",
+                                        "INTERNET_AV_PROGRAMME", "FINANCIAL_INFORMATION_SERVICE", "IDC", "CDN"])],
+    "services": [{"type": t, "regions": [_REGIONS[i % len(_REGIONS)]],
+                  "attributes": {"users": 1000 * (i + 1) ** 3, "targets_minors": i % 4 == 0, "third_party_sdks": i % 2 == 0}}
+                 for i, t in enumerate(_SERVICE_TYPES)],
+    "network_resources": [{"kind": "ip_addresses", "provider_licensed": True, "recorded": False},
+                          {"kind": "bandwidth", "provider_licensed": False}],
+    "data": [{"category": c, "subjects": ["customers"], "storage": "cloud", "location": "CN", "volume": 10 ** (i % 7)}
+             for i, c in enumerate(_DATA)],
+    "cross_border": [{"kind": "data_transfer", "data_category": "personal_information", "destination": "SG"},
+                     {"kind": "data_transfer", "data_category": "important_data", "destination": "US"},
+                     {"kind": "dedicated_line", "approved": False, "purpose": "business_operations"},
+                     {"kind": "vpn", "approved": True, "purpose": "internal_office"},
+                     {"kind": "data_transfer", "data_category": "health_medical_data", "destination": "DE"}],
+    "products": [{"kind": "commercial_cryptography", "trade": "export", "on_control_list": True}],
+}

@@ -1,0 +1,55 @@
+"""Memory over many evaluations: durable-rules keeps per-session state unless it is deleted.
+
+    python bench/soak.py [--evaluations 100000]
+
+Prints RSS at intervals and the growth from the first sample after warm-up to the end.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.profiles import LARGE, SMALL  # noqa: E402
+from service.engine.checks import prepare  # noqa: E402
+from service.profile.model import Profile  # noqa: E402
+from service.rulebase.loading import from_directory  # noqa: E402
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--evaluations", type=int, default=100_000)
+    args = parser.parse_args()
+    compiled, _ = prepare(from_directory(RULES), "soak")
+    profiles = [Profile.model_validate(SMALL), Profile.model_validate(LARGE)]
+    for i in range(1000):
+        compiled.evaluate(profiles[i % 2], "warm")
+    start = rss_mb()
+    print(f"after warm-up: RSS {start:.1f} MB")
+    t0 = time.perf_counter()
+    step = max(1, args.evaluations // 10)
+    for i in range(1, args.evaluations + 1):
+        compiled.evaluate(profiles[i % 2], "soak")
+        if i % step == 0:
+            print(f"{i:>7} evaluations: RSS {rss_mb():.1f} MB ({time.perf_counter() - t0:.0f} s)")
+    end = rss_mb()
+    print(f"RSS growth over {args.evaluations} evaluations: {end - start:+.1f} MB (start {start:.1f} MB, end {end:.1f} MB)")
+    compiled.close()
+
+
+if __name__ == "__main__":
+    main()
