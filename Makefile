@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check schemas bench soak clean
+.PHONY: run test check schemas docs bench soak clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ test: $(STAMP)  ## the whole suite; set TEST_DATABASE_URL to also run the API te
 
 check: $(STAMP)  ## validate rules/, compile it and run every rule's examples
 	$(BIN)/compliance-engine check rules/
+	$(BIN)/compliance-engine rulebase-doc --check
 
 schemas: $(STAMP)  ## regenerate schemas/ from the code
 	$(BIN)/compliance-engine schemas
+
+docs: $(STAMP)  ## regenerate docs/rulebase.md from rules/
+	$(BIN)/compliance-engine rulebase-doc
 
 bench: $(STAMP)  ## evaluation time per profile (median, p99)
 	$(BIN)/python bench/evaluate.py

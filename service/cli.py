@@ -138,5 +138,30 @@ def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if sc
         typer.echo(f"wrote {path}")
 
 
+@app.command("rulebase-doc")
+def rulebase_doc(
+    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    check_only: Annotated[bool, typer.Option("--check", help="Fail if docs/rulebase.md is out of date.")] = False,
+) -> None:
+    """Write docs/rulebase.md: instruments, their rules and kinds, and the instruments without business duties."""
+    from service.errors import InvalidRuleSet
+    from service.rulebase.document import DOC_PATH, render
+    from service.rulebase.loading import from_directory
+    from service.rulebase.ruleset import build_ruleset
+    from service.settings import get_settings
+
+    try:
+        text = render(build_ruleset(from_directory(rules_dir or get_settings().rules_dir)))
+    except InvalidRuleSet as exc:
+        _fail(str(exc))
+    if check_only:
+        if not DOC_PATH.exists() or DOC_PATH.read_text(encoding="utf-8") != text:
+            _fail("docs/rulebase.md is out of date (run: compliance-engine rulebase-doc)")
+        typer.echo("docs/rulebase.md is current")
+        return
+    DOC_PATH.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {DOC_PATH}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -202,7 +202,7 @@ class CompiledRuleSet:
             issued=inst.issued,
             document_number=inst.document_number,
             provision=c.provision,
-            legal_status=inst.legal_status(as_of),
+            legal_status=self.ruleset.catalogue.legal_status(inst.id, as_of),
             final_version=inst.final_version,
             source=Source(document=c.document, quote=c.quote),
         )

@@ -75,11 +75,14 @@ class Instrument(BaseModel):
             return dt.date.fromisoformat(self.effective)
         return None
 
-    def legal_status(self, as_of: dt.date) -> str:
-        """How the instrument stands on `as_of`: in_force, not_yet_in_force, draft, superseded, standard, informational."""
+    def legal_status(self, as_of: dt.date, superseded_from: dt.date | None = None) -> str:
+        """How the instrument stands on `as_of`: in_force, not_yet_in_force, draft, superseded, standard, informational.
+
+        `superseded_from` is when its successor took effect, when the sources say (superseded before that date
+        means nothing yet)."""
         if self.status == Status.draft:
             return "draft"
-        if self.superseded_by:
+        if self.superseded_by and (superseded_from is None or as_of >= superseded_from):
             return "superseded"
         effective = self.effective_date()
         if effective and as_of < effective:
@@ -106,3 +109,8 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.instruments)
+
+    def legal_status(self, instrument_id: str, as_of: dt.date) -> str:
+        inst = self.instruments[instrument_id]
+        successor = self.instruments.get(inst.superseded_by) if inst.superseded_by else None
+        return inst.legal_status(as_of, successor.effective_date() if successor else None)

@@ -56,3 +56,9 @@ def test_schemas_are_current():
     from service import schemas
 
     assert schemas.drift() == [], "schemas/ differs from the code: run `make schemas`"
+
+
+def test_rulebase_document_is_current():
+    from service.rulebase.document import DOC_PATH, render
+
+    assert DOC_PATH.read_text(encoding="utf-8") == render(RULESET), "docs/rulebase.md is out of date: run `make docs`"

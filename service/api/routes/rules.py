@@ -86,7 +86,7 @@ def list_instruments(rulesets: RuleSetsDep) -> dict[str, Any]:
         for inst in ruleset.catalogue:
             items.append({
                 **inst.model_dump(),
-                "legal_status": inst.legal_status(today),
+                "legal_status": ruleset.catalogue.legal_status(inst.id, today),
                 "rules": by_instrument.get(inst.id, []),
             })
         return {"ruleset": {"version": loaded.version, "digest": loaded.digest}, "count": len(items), "instruments": items}

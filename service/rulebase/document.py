@@ -1,0 +1,78 @@
+"""docs/rulebase.md: the rule base as a reader sees it, generated from rules/ (a test keeps it current)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .ruleset import RuleSet
+
+KINDS = ["violation", "prohibition", "obligation", "advisory", "notice"]
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rulebase.md"
+
+
+def render(ruleset: RuleSet) -> str:
+    by_instrument: dict[str, list] = {}
+    for spec in ruleset.rules:
+        for iid in dict.fromkeys(c.instrument_id for c in spec.rule.citations):
+            by_instrument.setdefault(iid, []).append(spec)
+    reporting = [s for s in ruleset.rules if s.rule.kind]
+    kinds = Counter(s.rule.kind.value for s in reporting)
+    lines = [
+        "# The rule base",
+        "",
+        "Generated from `rules/` by `compliance-engine rulebase-doc`; a test fails when it is out of date.",
+        "",
+        f"{len(ruleset.rules)} rules: {len(reporting)} that report ("
+        + ", ".join(f"{kinds[k]} {k}" for k in KINDS if kinds[k]) + f") and {len(ruleset.rules) - len(reporting)} "
+        f"that only derive facts; {len(ruleset.catalogue)} instruments, "
+        f"{sum(1 for i in ruleset.catalogue if not i.business_duty)} of them without a business duty.",
+        "",
+        "## Rules by instrument and kind",
+        "",
+        "| instrument | status | " + " | ".join(KINDS) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in KINDS) + " |",
+    ]
+    for inst in ruleset.catalogue:
+        specs = [s for s in by_instrument.get(inst.id, []) if s.rule.kind]
+        if not specs:
+            continue
+        count = Counter(s.rule.kind.value for s in specs)
+        lines.append(f"| `{inst.id}` | {inst.status.value} | " + " | ".join(str(count[k] or "") for k in KINDS) + " |")
+    lines += ["", "## Instruments and their rules", ""]
+    for inst in ruleset.catalogue:
+        specs = by_instrument.get(inst.id, [])
+        if not specs and not inst.business_duty:
+            continue
+        dates = ", ".join(x for x in (f"issued {inst.issued}" if inst.issued else "",
+                                      f"effective {inst.effective}" if inst.effective else "") if x)
+        lines.append(f"### {inst.title}")
+        lines.append("")
+        lines.append(f"`{inst.id}` · {inst.issuer} · {inst.status.value}"
+                     + (f" · {dates}" if dates else "") + (f" · {inst.document_number}" if inst.document_number else "")
+                     + (f" · {inst.jurisdiction}" if inst.jurisdiction != "CN" else ""))
+        if inst.final_version:
+            lines.append(f"Final version: `{inst.final_version}`.")
+        if inst.superseded_by:
+            lines.append(f"Superseded by `{inst.superseded_by}`.")
+        lines.append("")
+        for s in specs:
+            kind = s.rule.kind.value if s.rule.kind else "derives " + ", ".join(sorted(s.rule.derive))
+            when = []
+            if s.rule.applies_from:
+                when.append(f"from {s.rule.applies_from}")
+            if s.rule.applies_until:
+                when.append(f"until {s.rule.applies_until}")
+            if s.rule.deadline:
+                when.append(f"deadline {s.rule.deadline}")
+            if s.rule.jurisdiction != "CN":
+                when.append(s.rule.jurisdiction)
+            lines.append(f"- `{s.id}` ({kind}{'; ' + ', '.join(when) if when else ''}): {s.rule.title}")
+        if not specs:
+            lines.append("- no rule yet")
+        lines.append("")
+    lines += ["## Instruments without a business duty", "",
+              "Listed by `GET /v1/instruments` with `business_duty: false` and this reason.", ""]
+    for inst in ruleset.catalogue:
+        if not inst.business_duty:
+            lines.append(f"- `{inst.id}` ({inst.title}): {inst.no_duty_reason}")
+    return "\n".join(lines) + "\n"
