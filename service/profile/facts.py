@@ -71,6 +71,7 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
         "attributes.institutional_user": BOOL,
         "attributes.live_shows": BOOL,
         "attributes.filed": BOOL,
+        "attributes.certification_under_revocation": BOOL,
     },
     "network_resource": {
         "kind": FieldSpec("enum", _enum(model.NetworkResourceKind)),
@@ -85,6 +86,7 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
         "storage": FieldSpec("enum", _enum(model.Storage)),
         "location": COUNTRY,
         "volume": NUMBER,
+        "purpose": TERM,
     },
     "cross_border": {
         "kind": FieldSpec("enum", _enum(model.CrossBorderKind)),
@@ -97,6 +99,7 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
         "kind": FieldSpec("enum", _enum(model.ProductKind)),
         "trade": FieldSpec("enum", _enum(model.Trade)),
         "on_control_list": BOOL,
+        "concerns_public_interest": BOOL,
     },
     # Where the business is: its registered region and every region a service is offered in.
     "presence": {
@@ -190,7 +193,7 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
     for i, holding in enumerate(profile.data):
         fact = {"t": "data", "id": f"data:{i}", "index": i, "category": holding.category,
                 "subjects": sorted(set(holding.subjects))}
-        for key in ("storage", "location", "volume"):
+        for key in ("storage", "location", "volume", "purpose"):
             _put(fact, key, getattr(holding, key))
         facts.append(fact)
 
@@ -202,7 +205,7 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
 
     for i, product in enumerate(profile.products):
         fact = {"t": "product", "id": f"product:{i}", "index": i, "kind": product.kind}
-        for key in ("trade", "on_control_list"):
+        for key in ("trade", "on_control_list", "concerns_public_interest"):
             _put(fact, key, getattr(product, key))
         facts.append(fact)
     return facts

@@ -224,6 +224,8 @@ class ServiceAttributes(BaseModel):
     institutional_user: bool | None = Field(None, description="An educational institution that uses the app.")
     live_shows: bool | None = Field(None, description="The service broadcasts live shows.")
     filed: bool | None = Field(None, description="The app has been filed (educational or mobile financial app filing).")
+    certification_under_revocation: bool | None = Field(
+        None, description="A similar certification held by the operator is in its revocation period.")
 
     @model_validator(mode="after")
     def _extra_are_flat(self) -> "ServiceAttributes":
@@ -269,6 +271,7 @@ class DataHolding(Strict):
     storage: Storage | None = None
     location: Country | None = None
     volume: Count | None = Field(None, description="Number of records or data subjects.")
+    purpose: Term | None = Field(None, description="What the data is used for, e.g. epidemic_prevention, marketing.")
 
 
 class CrossBorder(Strict):
@@ -285,6 +288,8 @@ class Product(Strict):
     kind: ProductKind
     trade: Trade | None = None
     on_control_list: bool | None = Field(None, description="Listed on the import licence list or export control list.")
+    concerns_public_interest: bool | None = Field(
+        None, description="Concerns state security, the national economy, people's livelihoods or social public interests.")
 
 
 class Profile(Strict):
