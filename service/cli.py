@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,6 +11,10 @@ import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
+
+from service.operator_cli import app as rulesets_app  # noqa: E402
+
+app.add_typer(rulesets_app, name="rulesets")
 
 
 def _fail(message: str) -> None:
@@ -42,6 +47,8 @@ def serve(
             version = rulesets.sync_rules_dir(actor="startup")
             rulesets.close()
             typer.echo(f"rule set {version} from {settings.rules_dir} is active")
+        # the workers serve what the database says is active; the parent has just made it so
+        os.environ["RULESET_ON_START"] = "database"
     except InvalidRuleSet as exc:
         _fail(f"refusing to start: {exc}")
     finally:

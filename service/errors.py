@@ -69,7 +69,9 @@ class Unauthorized(ServiceError):
     type = "/problems/unauthorized"
 
 
+@dataclass
 class Forbidden(ServiceError):
+    actor: str | None = None
     status = 403
     title = "Forbidden"
     type = "/problems/forbidden"

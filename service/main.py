@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import problems
+from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
-from service.api.routes import assessments, health, rules
+from service.api.routes import assessments, health, rules, rulesets
 from service.assessments import ComparisonRequest
 from service.profile.model import Profile
+from service.propagation import Follower
 from service.rulesets import RuleSets
 from service.settings import Settings, get_settings
 from service.store.db import Database
@@ -45,9 +47,12 @@ def startup(app: FastAPI) -> None:
     db = Database(settings.database_url)
     app.state.db = db
     app.state.rulesets = start_rulesets(settings, db)
+    app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds)
+    app.state.follower.start()
 
 
 def shutdown(app: FastAPI) -> None:
+    app.state.follower.stop()
     app.state.rulesets.close()
     app.state.db.dispose()
 
@@ -66,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes})
     app.include_router(assessments.router)
     app.include_router(rules.router)
+    app.include_router(rulesets.router)
     app.include_router(health.router)
     return app

@@ -129,27 +129,75 @@ class RuleSets:
                   to_version=row.version, digest=row.digest, detail={"rules": report["rules"]})
         return row, created
 
-    def activate(self, version: str, actor: str, reason: str = "activate") -> Loaded:
-        """Make `version` active in the database, and serve it here at once."""
+    def activate(self, version: str, actor: str, reason: str | None = None) -> Loaded:
+        """Make `version` active in the database, and serve it here at once.
+
+        Activating a version that was active before is a rollback, and is audited as one."""
         row = store.get(self.db, version)
         current = store.active(self.db)
+        if reason is None:
+            reason = "rollback" if row is not None and store.was_active(self.db, version) else "activate"
         if row is None:
             audit.log(self.db, actor=actor, action=reason, outcome="refused", to_version=version,
                       from_version=current.version if current else None, detail={"detail": "no such version"})
             raise NotFound(f"no rule-set version {version!r}")
-        try:
-            loaded = self._load(row, actor)
-        except ServiceError as exc:
-            audit.log(self.db, actor=actor, action=reason, outcome="failed", to_version=version,
-                      from_version=current.version if current else None, digest=row.digest,
-                      detail={"detail": exc.detail})
-            raise
-        activation = store.activate(self.db, row, actor=actor, reason=reason)
-        loaded.activated_at = activation.activated_at
-        self._install(loaded)
+        with self._refresh_lock:  # the follower must not install a version between our commit and install
+            try:
+                loaded = self._load(row, actor)
+            except ServiceError as exc:
+                audit.log(self.db, actor=actor, action=reason, outcome="failed", to_version=version,
+                          from_version=current.version if current else None, digest=row.digest,
+                          detail={"detail": exc.detail})
+                raise
+            activation = store.activate(self.db, row, actor=actor, reason=reason)
+            loaded.activated_at = activation.activated_at
+            self._install(loaded)
+        self.health.activations[reason] = self.health.activations.get(reason, 0) + 1
         audit.log(self.db, actor=actor, action=reason, outcome="ok", to_version=row.version,
                   from_version=activation.previous_version, digest=row.digest)
         return loaded
+
+    def preview(self, version: str, limit: int) -> dict:
+        """Re-evaluate the last `limit` recorded assessments under `version`: what would appear and disappear."""
+        from service.profile.model import Profile
+        from service.store import decisions
+
+        row = store.get(self.db, version)
+        if row is None:
+            raise NotFound(f"no rule-set version {version!r}")
+        candidate = self._load(row, "preview")
+        items, appearing, disappearing = [], {}, {}
+        try:
+            for record in decisions.latest(self.db, limit):
+                before = {o["rule_id"]: o["kind"] for o in json.loads(record.response)["obligations"]}
+                item = {"assessment_id": record.id, "as_of": record.as_of.isoformat(),
+                        "recorded_version": record.ruleset_version}
+                try:
+                    profile = Profile.model_validate_json(record.profile)
+                except ValueError as exc:
+                    items.append({**item, "error": f"the recorded profile no longer validates: {str(exc)[:200]}"})
+                    continue
+                after = {o.rule_id: o.kind for o in candidate.compiled.evaluate(profile, "preview").obligations}
+                appear = sorted(set(after) - set(before))
+                disappear = sorted(set(before) - set(after))
+                kind_changes = {r: {"from": before[r], "to": after[r]} for r in sorted(set(before) & set(after))
+                                if before[r] != after[r]}
+                for r in appear:
+                    appearing[r] = appearing.get(r, 0) + 1
+                for r in disappear:
+                    disappearing[r] = disappearing.get(r, 0) + 1
+                items.append({**item, "appear": appear, "disappear": disappear, "kind_changes": kind_changes})
+        finally:
+            candidate.compiled.close()
+        changed = sum(1 for i in items if i.get("appear") or i.get("disappear") or i.get("kind_changes"))
+        current = self._current
+        return {
+            "version": row.version, "digest": row.digest,
+            "compared_with_active": current.version if current else None,
+            "assessments": len(items), "changed": changed,
+            "rules_appearing": dict(sorted(appearing.items())), "rules_disappearing": dict(sorted(disappearing.items())),
+            "items": items,
+        }
 
     def _load(self, row: RuleSetVersion, activated_by: str) -> Loaded:
         """Compile a stored version (already validated when stored; its examples are not re-run)."""
@@ -192,10 +240,16 @@ class RuleSets:
             return True
 
     def sync_rules_dir(self, actor: str = "startup") -> str:
-        """Load RULES_DIR as a version and make it active unless it already is. Raises when it is invalid."""
+        """Start-up in `disk` mode: activate RULES_DIR when its content changed since it was last loaded from disk.
+
+        An operator's runtime activation survives a restart; editing the files and restarting picks them up.
+        Raises when the files are invalid (the service never starts half-loaded)."""
         files = from_directory(self.rules_dir)
-        row, _ = self.store(files, actor=actor, action="startup")
         current = store.active(self.db)
+        from_disk = store.last_from_disk(self.db)
+        if current is not None and from_disk is not None and from_disk.digest == files.digest:
+            return current.version  # RULES_DIR unchanged: keep whatever is active
+        row, _ = self.store(files, actor=actor, action="startup")
         if current is None or current.digest != row.digest:
             self.activate(row.version, actor=actor, reason="startup")
         return row.version

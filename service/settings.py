@@ -24,12 +24,24 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(REPO_ROOT / "rules", description="Folder of rule files loaded at start-up and by reload.")
     ruleset_on_start: Literal["disk", "database"] = Field(
         "disk",
-        description="disk: load RULES_DIR at start-up and activate it if it differs from the active version. "
+        description="disk: at start-up, activate RULES_DIR when its files changed since they were last loaded from disk "
+        "(a version an operator activated at runtime survives a restart otherwise). "
         "database: serve the version active in the database; load RULES_DIR only when none is active.",
     )
     max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted (413 beyond).")
     max_list_items: int = Field(200, ge=1, description="Largest number of items in any list of a profile.")
     log_level: str = Field("info", description="Python log level.")
+    auth_tokens: str = Field(
+        "", description="Bearer tokens as comma-separated token=role pairs; roles: reader, evaluator, operator.")
+    auth_tokens_file: Path | None = Field(None, description="A file of token=role lines (read at start-up).")
+    require_token_for_evaluation: bool = Field(
+        False, description="Whether POST /v1/assessments and /compare need an evaluator token.")
+    require_token_for_reading: bool = Field(
+        False, description="Whether the GET endpoints (assessments, rules, instruments, rule sets) need a reader token.")
+    ruleset_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
+        "(PostgreSQL also notifies at once).")
+    max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
 
     def ensure_data_dir(self) -> None:
         """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""

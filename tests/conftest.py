@@ -78,14 +78,34 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+TOKENS = {
+    "operator": "operator-token-0123456789",
+    "evaluator": "evaluator-token-0123456789",
+    "reader": "reader-token-0123456789ab",
+}
+
+
+def bearer(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def start_app(database_url: str, **settings: Any):
+    from service.main import create_app, startup
+    from service.settings import Settings
+
+    auth = ",".join(f"{token}={role}" for role, token in TOKENS.items())
+    application = create_app(Settings(database_url=database_url, rules_dir=RULES, auth_tokens=auth,
+                                      ruleset_poll_seconds=0.2, **settings))
+    startup(application)
+    return application
+
+
 @pytest.fixture(scope="module")
 def app(database_url: str) -> Iterator[Any]:
     """The application started as its lifespan starts it (migrations, rules/ loaded and activated)."""
-    from service.main import create_app, shutdown, startup
-    from service.settings import Settings
+    from service.main import shutdown
 
-    application = create_app(Settings(database_url=database_url, rules_dir=RULES))
-    startup(application)
+    application = start_app(database_url)
     yield application
     shutdown(application)
 

@@ -56,6 +56,18 @@ def active(db: Database) -> Activation | None:
         return session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
 
 
+def last_from_disk(db: Database) -> Activation | None:
+    """The newest activation of RULES_DIR (at start-up or by reload)."""
+    with db.session() as session:
+        return session.exec(select(Activation).where(Activation.reason.in_(("startup", "reload")))
+                            .order_by(Activation.id.desc()).limit(1)).first()
+
+
+def was_active(db: Database, version: str) -> bool:
+    with db.session() as session:
+        return session.exec(select(Activation.id).where(Activation.version == version).limit(1)).first() is not None
+
+
 def activations(db: Database, limit: int = 50) -> list[Activation]:
     with db.session() as session:
         return list(session.exec(select(Activation).order_by(Activation.id.desc()).limit(limit)))

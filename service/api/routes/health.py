@@ -1,6 +1,7 @@
 """GET /healthz (the process answers) and GET /readyz (it can serve: a rule set is loaded, the database answers)."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -40,6 +41,7 @@ async def readyz(rulesets: RuleSetsDep, db: DbDep) -> JSONResponse:
         problems.append(db_problem)
     body: dict[str, Any] = {
         "status": "ready" if current is not None and not db_problem else "not ready",
+        "process": os.getpid(),
         "ruleset": {"version": current.version, "digest": current.digest} if current else None,
         "problems": problems,
     }

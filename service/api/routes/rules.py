@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from service.api.auth import Reader
 from service.api.deps import RuleSetsDep
 from service.errors import NotFound
 from service.rulebase.ruleset import RuleSet, RuleSpec
@@ -50,7 +51,7 @@ def _detail(spec: RuleSpec, ruleset: RuleSet) -> dict[str, Any]:
 
 
 @router.get("/v1/rules", summary="The rules of the active rule set")
-def list_rules(rulesets: RuleSetsDep,
+def list_rules(rulesets: RuleSetsDep, _: Reader,
                instrument: str | None = Query(None, description="Only rules citing this instrument id."),
                kind: str | None = Query(None, description="Only rules of this kind.")) -> dict[str, Any]:
     with rulesets.lease() as loaded:
@@ -63,7 +64,7 @@ def list_rules(rulesets: RuleSetsDep,
 
 @router.get("/v1/rules/{rule_id}", summary="One rule: its conditions, citations and examples",
             responses={404: {"description": "No such rule"}})
-def get_rule(rule_id: str, rulesets: RuleSetsDep) -> dict[str, Any]:
+def get_rule(rule_id: str, rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
     with rulesets.lease() as loaded:
         spec = loaded.compiled.ruleset.rule(rule_id)
         if spec is None:
@@ -72,7 +73,7 @@ def get_rule(rule_id: str, rulesets: RuleSetsDep) -> dict[str, Any]:
 
 
 @router.get("/v1/instruments", summary="Every instrument the sources name, its rules, and why some carry no business duty")
-def list_instruments(rulesets: RuleSetsDep) -> dict[str, Any]:
+def list_instruments(rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
     with rulesets.lease() as loaded:
         ruleset = loaded.compiled.ruleset
         by_instrument: dict[str, list[str]] = {}

@@ -1,0 +1,62 @@
+"""A process killed with SIGKILL in the middle of an activation leaves exactly one consistent active version."""
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from service.store.db import Database
+from service.store.tables import Activation, RuleSetVersion
+from tests.conftest import bearer
+from tests.integration.servers import start_server
+from tests.integration.test_propagation import AUTH_ENV, new_rule_files
+
+pytestmark = pytest.mark.integration
+
+
+def test_sigkill_during_activation(tmp_path):
+    random.seed(7)
+    db_url = f"sqlite:///{tmp_path}/service.db"
+    env = {**AUTH_ENV, "DATABASE_URL": db_url}
+    server = start_server(tmp_path, env=env)
+    with httpx.Client(base_url=server.url, headers=bearer("operator"), timeout=30) as http:
+        versions = [http.get("/v1/rulesets/active").json()["version"],
+                    http.post("/v1/rulesets", json={"files": new_rule_files()}).json()["version"]]
+    outcomes = []
+    for trial in range(6):
+        target = versions[(trial + 1) % 2]
+        url = server.url
+
+        def activate():
+            try:
+                httpx.post(f"{url}/v1/rulesets/{target}/activate", headers=bearer("operator"), timeout=30)
+            except httpx.HTTPError:
+                pass  # the server dies under it
+
+        caller = threading.Thread(target=activate)
+        caller.start()
+        time.sleep(random.uniform(0.0, 0.25))
+        server.stop(signal.SIGKILL)
+        caller.join()
+
+        db = Database(db_url)
+        with db.session() as session:
+            newest = session.exec(select(Activation).order_by(Activation.id.desc())).first()
+            stored = {v.version: v.digest for v in session.exec(select(RuleSetVersion))}
+        db.dispose()
+        assert newest is not None and newest.version in stored and newest.digest == stored[newest.version]
+
+        server = start_server(tmp_path, env=env)  # restart on the same database
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            active = http.get("/v1/rulesets/active").json()
+            answer = http.post("/v1/assessments", json={"services": [{"type": "cdn", "regions": ["CN-GD"]}]})
+        assert active["version"] == active["database_version"] == newest.version
+        assert answer.headers["X-Ruleset-Version"] == newest.version
+        outcomes.append(newest.version == target)
+    server.stop_gracefully()
+    print(f"activation committed before the kill in {sum(outcomes)} of {len(outcomes)} trials")
