@@ -1,42 +1,57 @@
 """Rule specs -> durable-rules ruleset definitions (the JSON its C core compiles into a Rete network).
 
-Each rule variant becomes one durable rule named `<rule id>#<variant>`, an `all` of patterns:
+Each rule variant becomes one or more durable rules named `<rule id>#<variant>[.<k>]`, each an
+`all` of patterns:
 
     [gate] [ctx] p0 p1 ... pN n0$not ...
 
-Choices here work around behaviours of durable-rules 2.0.28 seen on these machines:
+Choices here work around behaviours of durable-rules 2.0.28 seen on these machines (each is
+pinned by a test in tests/unit/test_engine.py):
 
 - A `$not` is judged once, when the patterns before it have matched; a fact arriving later
   does not undo it, even within one `assert_facts` batch. So every rule with `absent` starts
   with a *gate* pattern on a `phase` fact that the session asserts only when everything the
   rule negates is complete (see `RuleSpec.phase`).
-- An `$or` that mixes constants with references to other facts drops the constants. Region
-  containment is therefore written with references only (`<field>__province`, `<field>__country`).
 - Within one match a fact is bound to at most one pattern, positive or `$not`: a rule with
   `licence: {...}` and `absent: {licence: {...}}` would never see the bound licence in its
   absence test. The k-th pattern on a fact type in a rule therefore matches the k-th copy of
   each fact (`t: licence~1`, ...); the evaluator asserts as many copies as the rules need.
-- The alpha network visits at most 64 pending nodes per fact, and join tests are never shared
-  between rules. Tests are ordered `t`, then constants, then joins, so joins hang below the
-  constants that select them; when the estimate of pending nodes still exceeds `FANOUT_LIMIT`,
-  rules that only report (derive nothing) are spread over further rulesets ("shards").
+- `$or` is never emitted. Inside `$iany` it leaves a node half-initialised (rete.c reads an
+  uninitialised field: `create_ruleset` fails at random with error 102), and mixed with
+  references to other facts it drops its constants. Sets of values are written as the core's
+  full-match regular expressions (`$mt`, "idc|cdn"); containment of regions as a regex on the
+  region's path (`CN/CN-GD/CN-GD-SZ`); and a join with alternatives (a region covering another
+  at any level) as one durable rule per alternative, or, inside `absent`, one `$not` per
+  alternative (no X or Y = no X and no Y).
+- The alpha network visits at most 64 pending nodes per fact, join tests are never shared
+  between rules, and one alpha node links at most 256 beta nodes. Tests are ordered `t`, then
+  constants, then joins, so joins hang below the constants that select them; when the estimate
+  of these counts (`_AlphaTree`) nears a limit, rules that only report (derive nothing) are
+  spread over further rulesets ("shards").
 """
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.profile import regions
-from service.profile.facts import CONTEXT, PHASE, date_number
+from service.profile.facts import CONTEXT, PHASE, date_number, region_path
 from service.rulebase.conditions import AS_OF, Pattern, Test, Var, Variant
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
-FANOUT_LIMIT = 48
-MAX_PATTERNS = 15
+STACK_LIMIT = 56         # alpha nodes one fact may have pending at once (the core's stack holds 64)
+BETA_LINK_LIMIT = 200    # patterns ending on one alpha node (the core links at most 256 beta nodes to it)
+CHILD_LIMIT = 400        # children of one alpha node (the core's hash set has 512 buckets)
+PATTERNS_PER_FACT = 60   # patterns on one fact type per ruleset: a plain bound where the estimate is coarse
+MAX_PATTERNS = 15        # patterns in one durable rule (the core keeps at most 16 per frame)
+MAX_ALTERNATIVES = 16    # durable rules one rule variant may expand into
 START_RULE = "$start"
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9_/-]+$")  # values written into a regex need no escaping
 
 
 @dataclass(frozen=True)
@@ -55,8 +70,9 @@ class CompiledRule:
     variant: Variant
     refs: list[PatternRef]
     definition: dict[str, Any]
-    chains: list[list[str]]  # the alpha nodes each pattern passes through (for the fan-out estimate)
+    chains: list[list[tuple[str, str]]]  # (node, group) each pattern passes through (the fan-out estimate)
     copies: dict[str, int]  # fact type -> copies of its facts this rule needs
+    pattern_facts: list[str]  # the fact type (with its copy) of each pattern
 
 
 @dataclass
@@ -82,14 +98,32 @@ def _value(value: Any) -> Any:
     return date_number(value) if isinstance(value, dt.date) else value
 
 
+def _one_of(values: list[str]) -> str:
+    """A full-match regex for a set of values (the core's `$mt` matches the whole string)."""
+    for v in values:
+        if not isinstance(v, str) or not SAFE_VALUE.match(v):
+            raise CompileError(f"value {v!r} cannot be tested as one of a set")
+    return "|".join(dict.fromkeys(values))
+
+
+def _members(field_: str, values: list[Any]) -> dict[str, Any]:
+    values = [_value(v) for v in values]
+    if len(set(values)) == 1:
+        return {field_: values[0]}
+    return {"$mt": {field_: _one_of(values)}}
+
+
+def _path_prefixes(code: str) -> list[str]:
+    """Paths of the regions containing `code`, and its own: CN, CN/CN-GD, CN/CN-GD/CN-GD-SZ."""
+    return [region_path(c) for c in reversed(regions.ancestors(code))]
+
+
 class _RuleCompiler:
     def __init__(self, spec: RuleSpec, index: int, variant: Variant):
         self.spec = spec
         self.variant = variant
-        self.name = f"{spec.id}#{index}"
+        self.index = index
         self.positive = [p for p in variant.patterns if not p.negated]
-        self.chains: list[list[str]] = []
-        self.seen: dict[str, int] = {}  # fact type -> patterns on it so far (the copy the next one uses)
 
     def ref(self, var: Var, suffix: str = "") -> dict[str, str]:
         if var.name == AS_OF:
@@ -97,97 +131,140 @@ class _RuleCompiler:
         binding = self.variant.bindings[var.name]
         return {f"p{binding.pattern}": binding.field + suffix}
 
-    def test(self, t: Test) -> tuple[bool, dict[str, Any]]:
-        """One test -> (is_join, durable expression)."""
+    def test(self, t: Test) -> tuple[bool, list[dict[str, Any]]]:
+        """One test -> (is_join, alternatives): the test holds when any one alternative holds."""
         f, op, v = t.field, t.op, t.value
         if isinstance(v, Var):
             if op in ("eq", "includes"):
-                return True, {f: self.ref(v)}
+                return True, [{f: self.ref(v)}]
             if op == "not":
-                return True, {"$neq": {f: self.ref(v)}}
+                return True, [{"$neq": {f: self.ref(v)}}]
             if op in ("gte", "gt", "lte", "lt"):
-                return True, {f"${op}": {f: self.ref(v)}}
-            if op == "covers":
-                return True, {"$or": [{f: self.ref(v)}, {f: self.ref(v, "__province")}, {f: self.ref(v, "__country")}]}
-            if op == "within":
-                return True, {"$or": [{f: self.ref(v)}, {f"{f}__province": self.ref(v)}, {f"{f}__country": self.ref(v)}]}
+                return True, [{f"${op}": {f: self.ref(v)}}]
+            if op == "covers":  # this region is the variable's region or contains it
+                return True, [{f: self.ref(v, suffix)} for suffix in ("", "__province", "__country")]
+            if op == "within":  # this region is inside the variable's region
+                return True, [{f"{f}{suffix}": self.ref(v)} for suffix in ("", "__province", "__country")]
             raise CompileError(f"operator {op} does not take a variable")
         if op == "eq":
-            return False, {f: _value(v)}
+            return False, [{f: _value(v)}]
         if op == "in":
-            return False, _any([{f: _value(x)} for x in v])
+            return False, [_members(f, list(v))]
         if op == "not":
-            return False, {"$neq": {f: _value(v)}}
+            return False, [{"$neq": {f: _value(v)}}]
         if op == "not_in":
             items = [{"$neq": {f: _value(x)}} for x in v]
-            return False, items[0] if len(items) == 1 else {"$and": items}
+            return False, [items[0] if len(items) == 1 else {"$and": items}]
         if op in ("gte", "gt", "lte", "lt"):
-            return False, {f"${op}": {f: _value(v)}}
+            return False, [{f"${op}": {f: _value(v)}}]
         if op == "includes":
-            return False, {f: v} if t.spread else {"$iany": {f: {"$i": v}}}
+            return False, [{f: v} if t.spread else {"$iany": {f: {"$i": v}}}]
         if op == "includes_any":
             if t.spread:
-                return False, _any([{f: x} for x in v])
-            return False, {"$iany": {f: _any([{"$i": x} for x in v])}}
-        if op == "covers":
-            return False, _any([{f: code} for code in regions.ancestors(v)])
-        if op == "within":
-            return False, _within(f, v)
-        if op == "overlaps":
-            tests = _within(f, v)
-            outer = [{f: code} for code in regions.ancestors(v)[1:]]
-            branches = (tests["$or"] if "$or" in tests else [tests]) + outer
-            return False, _any(branches)
+                return False, [_members(f, list(v))]
+            return False, [{"$iany": {f: {"$mt": {"$i": _one_of(list(v))}}}}]
+        if op == "covers":  # this region contains the constant one: it is one of its ancestors
+            return False, [_members(f, regions.ancestors(v))]
+        if op == "within":  # this region's path starts with the constant's path
+            return False, [{"$mt": {f"{f}__path": f"{region_path(v)}(/.*)?"}}]
+        if op == "overlaps":  # one contains the other
+            outer = _path_prefixes(v)[:-1]
+            pattern = "|".join(outer + [f"{region_path(v)}(/.*)?"])
+            return False, [{"$mt": {f"{f}__path": pattern}}]
         if op == "given":
-            return False, {"$ex" if v else "$nex": {f: 1}}
+            return False, [{"$ex" if v else "$nex": {f: 1}}]
         raise CompileError(f"unknown operator {op}")
 
-    def pattern(self, p: Pattern, alias: str) -> dict[str, Any]:
-        constants, joins = [], []
+    def pattern(self, p: Pattern, tag: str) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
+        """A pattern -> its alternatives, each (expression, alpha chain)."""
+        constants: list[dict[str, Any]] = []
+        joins: list[list[dict[str, Any]]] = []
         for t in p.tests:
-            is_join, expr = self.test(t)
-            (joins if is_join else constants).append(expr)
-        copy = self.seen.get(p.fact, 0)
-        self.seen[p.fact] = copy + 1
-        tests = [{"t": copy_tag(p.fact, copy)}] + constants + joins
-        # constants are shared alpha nodes; joins (and the node an $or creates) belong to this rule
-        self.chains.append([
-            json.dumps(x, sort_keys=True) if i < 1 + len(constants) and "$or" not in x else f"{self.name}/{alias}/{i}"
-            for i, x in enumerate(tests)
-        ])
-        return tests[0] if len(tests) == 1 else {"$and": tests}
+            is_join, alternatives = self.test(t)
+            if is_join or len(alternatives) > 1:
+                joins.append(alternatives)
+            else:
+                constants.append(alternatives[0])
+        out = []
+        for k, chosen in enumerate(itertools.product(*joins) if joins else [()]):
+            tests = [{"t": tag}] + constants + list(chosen)
+            chain = [_node(x, f"{self.spec.id}#{self.index}/{tag}/{k}/{i}", shared=i < 1 + len(constants))
+                     for i, x in enumerate(tests)]
+            out.append((tests[0] if len(tests) == 1 else {"$and": tests}, chain))
+        return out
 
-    def compile(self) -> CompiledRule:
+    def compile(self) -> list[CompiledRule]:
         spec = self.spec
-        elements: list[dict[str, Any]] = []
-        refs: list[PatternRef] = []
+        seen: dict[str, int] = {}
+
+        def tag(fact: str) -> str:
+            copy = seen.get(fact, 0)
+            seen[fact] = copy + 1
+            return copy_tag(fact, copy)
+
+        head: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = []
         if spec.phase > 0:
-            elements.append({"gate": {"$and": [{"t": PHASE}, {"n": spec.phase}]}})
+            head.append(("gate", {"$and": [{"t": PHASE}, {"n": spec.phase}]},
+                         [(json.dumps({"t": PHASE}), "eq:t"), (json.dumps({"n": spec.phase}), "eq:n")]))
         if self.variant.uses_as_of:
-            elements.append({"ctx": {"t": CONTEXT}})
+            head.append(("ctx", {"t": CONTEXT}, [(json.dumps({"t": CONTEXT}), "eq:t")]))
+
+        positives: list[tuple[str, Pattern, list]] = []
         for i, p in enumerate(self.positive):
-            alias = f"p{i}"
-            elements.append({alias: self.pattern(p, alias)})
-            refs.append(PatternRef(alias, p))
+            t = tag(p.fact)
+            positives.append((f"p{i}", p, self.pattern(p, t)))
         if spec.rule.jurisdiction != regions.COUNTRY:
             p = Pattern("presence", (Test("region", "overlaps", spec.rule.jurisdiction),), where="jurisdiction")
-            alias = "pj"
-            elements.append({alias: self.pattern(p, alias)})
-            refs.append(PatternRef(alias, p, implied="jurisdiction"))
-        for i, p in enumerate(x for x in self.variant.patterns if x.negated):
-            alias = f"n{i}"
-            elements.append({f"{alias}$not": self.pattern(p, alias)})
-            refs.append(PatternRef(alias, p))
-        if len(elements) > MAX_PATTERNS:
-            raise CompileError(f"{spec.id}: more than {MAX_PATTERNS} patterns after compilation")
-        return CompiledRule(self.name, spec, self.variant, refs, {"all": elements}, self.chains, dict(self.seen))
+            positives.append(("pj", p, self.pattern(p, tag("presence"))))
+        negatives: list[tuple[str, Pattern, dict[str, Any], list]] = []
+        n = 0
+        for p in (x for x in self.variant.patterns if x.negated):
+            t = tag(p.fact)
+            for expr, chain in self.pattern(p, t):  # no X-or-Y = no X and no Y
+                negatives.append((f"n{n}", p, expr, chain))
+                n += 1
+
+        combos = list(itertools.product(*[alts for _, _, alts in positives]))
+        if len(combos) > MAX_ALTERNATIVES:
+            raise CompileError(f"{spec.id}: its conditions expand into more than {MAX_ALTERNATIVES} engine rules; split the rule")
+        out = []
+        for k, combo in enumerate(combos):
+            elements = [{alias: expr} for alias, expr, _ in head]
+            chains = [chain for _, _, chain in head]
+            refs: list[PatternRef] = []
+            for (alias, p, _), (expr, chain) in zip(positives, combo):
+                elements.append({alias: expr})
+                chains.append(chain)
+                refs.append(PatternRef(alias, p, implied="jurisdiction" if alias == "pj" else ""))
+            for alias, p, expr, chain in negatives:
+                elements.append({f"{alias}$not": expr})
+                chains.append(chain)
+                refs.append(PatternRef(alias, p))
+            if len(elements) > MAX_PATTERNS:
+                raise CompileError(f"{spec.id}: more than {MAX_PATTERNS} patterns after compilation")
+            name = f"{spec.id}#{self.index}" + (f".{k}" if len(combos) > 1 else "")
+            facts = [chain[0][0] for chain in chains]
+            out.append(CompiledRule(name, spec, self.variant, refs, {"all": elements}, chains, dict(seen), facts))
+        return out
+
+
+def _node(expr: dict[str, Any], unique: str, shared: bool) -> tuple[str, str]:
+    """(key, group) of one alpha node: equality constants on one field form a group (a fact matches one)."""
+    if not shared:
+        return unique, unique
+    key = json.dumps(expr, sort_keys=True)
+    if len(expr) == 1:
+        (name, value), = expr.items()
+        if not name.startswith("$") and not isinstance(value, (dict, list)):
+            return key, f"eq:{name}"
+    return key, key
 
 
 def copy_tag(fact: str, copy: int) -> str:
     return fact if copy == 0 else f"{fact}~{copy}"
 
 
-def copies_needed(shards: list["Shard"]) -> dict[str, int]:
+def copies_needed(shards: list[Shard]) -> dict[str, int]:
     """Fact type -> how many copies of each such fact a session must hold."""
     out: dict[str, int] = {}
     for shard in shards:
@@ -206,51 +283,76 @@ def with_copies(facts: list[dict[str, Any]], copies: dict[str, int]) -> list[dic
     return out
 
 
-def _any(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return items[0] if len(items) == 1 else {"$or": items}
-
-
-def _within(f: str, code: str) -> dict[str, Any]:
-    level = len(regions.ancestors(code))
-    field_at = {1: f"{f}__country", 2: f"{f}__province", 3: f}
-    if level == 3:  # a city: only the field itself can equal it
-        return {f: code}
-    return _any([{f: code}, {field_at[level]: code}])
-
-
-# --- fan-out estimate ----------------------------------------------------------------------
+# --- fitting rules into rulesets ---------------------------------------------------------------
 class _AlphaTree:
-    """An estimate of durable's alpha network: constant tests are shared nodes, joins are not.
+    """An estimate of durable's alpha network, to keep each ruleset within the C core's limits.
 
-    The count of children under a node bounds what one fact can push on the C core's
-    64-entry traversal stack.
+    Constant tests are shared nodes; joins are not. The core walks the network depth first
+    with a 64-entry stack: a node pushes every child that can apply to the fact (at most one
+    equality test per field, every other child), so the stack a node needs is its pushed
+    children plus the deepest need below one of them. Each alpha node also links at most 256
+    beta nodes, and holds at most 512 children. Where this model is coarse, a plain bound on
+    the patterns per fact type keeps a margin (the x16 benchmark rule base exercises it).
     """
 
     def __init__(self) -> None:
-        self.children: dict[tuple, set[str]] = defaultdict(set)
+        self.children: dict[tuple, dict[str, str]] = defaultdict(dict)  # node -> {child key: group}
+        self.need: dict[tuple, int] = {}  # node -> stack entries its subtree can need
+        self.ends: dict[tuple, int] = defaultdict(int)  # last alpha node of a pattern -> beta nodes linked
+        self.per_fact: dict[str, int] = defaultdict(int)  # fact type -> patterns on it
 
-    def _edges(self, rule: CompiledRule):
+    def _need_of(self, node: tuple) -> int:
+        kids = self.children.get(node)
+        if not kids:
+            return 0
+        groups = len(set(kids.values()))
+        deepest = max(self.need.get(node + (key,), 0) for key in kids)
+        return max(groups, groups - 1 + deepest)
+
+    def _add(self, rule: CompiledRule) -> list[tuple]:
+        undo: list[tuple] = []
+        touched: set[tuple] = set()
         for chain in rule.chains:
             parent: tuple = ()
-            for key in chain:
-                yield parent, key
+            for key, group in chain:
+                if key not in self.children[parent]:
+                    self.children[parent][key] = group
+                    undo.append(("child", parent, key))
+                touched.add(parent)
                 parent = parent + (key,)
+            self.ends[parent] += 1
+            undo.append(("end", parent))
+        for fact in rule.pattern_facts:
+            self.per_fact[fact] += 1
+            undo.append(("fact", fact))
+        for node in sorted(touched, key=len, reverse=True):
+            undo.append(("need", node, self.need.get(node)))
+            self.need[node] = self._need_of(node)
+        return undo
 
-    def fits(self, rule: CompiledRule, limit: int) -> bool:
-        added: dict[tuple, set[str]] = defaultdict(set)
-        for parent, key in self._edges(rule):
-            if key not in self.children[parent]:
-                added[parent].add(key)
-                if len(self.children[parent]) + len(added[parent]) > limit:
-                    return False
-        return True
+    def _undo(self, undo: list[tuple]) -> None:
+        for entry in reversed(undo):
+            if entry[0] == "child":
+                del self.children[entry[1]][entry[2]]
+            elif entry[0] == "end":
+                self.ends[entry[1]] -= 1
+            elif entry[0] == "fact":
+                self.per_fact[entry[1]] -= 1
+            elif entry[2] is None:
+                self.need.pop(entry[1], None)
+            else:
+                self.need[entry[1]] = entry[2]
 
-    def add(self, rule: CompiledRule) -> None:
-        for parent, key in self._edges(rule):
-            self.children[parent].add(key)
-
-    def widest(self) -> int:
-        return max((len(c) for c in self.children.values()), default=0)
+    def fits(self, rule: CompiledRule) -> bool:
+        """Add the rule if the ruleset stays within the limits; otherwise leave it unchanged."""
+        undo = self._add(rule)
+        ok = (self.need.get((), 0) <= STACK_LIMIT
+              and all(self.ends[e[1]] <= BETA_LINK_LIMIT for e in undo if e[0] == "end")
+              and all(len(self.children[e[1]]) <= CHILD_LIMIT for e in undo if e[0] == "child")
+              and all(self.per_fact[e[1]] <= PATTERNS_PER_FACT for e in undo if e[0] == "fact"))
+        if not ok:
+            self._undo(undo)
+        return ok
 
 
 def compile_ruleset(ruleset: RuleSet) -> list[Shard]:
@@ -258,25 +360,25 @@ def compile_ruleset(ruleset: RuleSet) -> list[Shard]:
     compiled: list[CompiledRule] = []
     for spec in ruleset.rules:
         for i, variant in enumerate(spec.variants):
-            compiled.append(_RuleCompiler(spec, i, variant).compile())
+            compiled.extend(_RuleCompiler(spec, i, variant).compile())
     trees = [_AlphaTree()]
     shards: list[list[CompiledRule]] = [[]]
     for rule in (r for r in compiled if r.spec.rule.derive):
-        trees[0].add(rule)
+        if not trees[0].fits(rule):
+            raise CompileError(
+                f"the rules that derive facts are too many or test one fact type in too many ways for one "
+                f"durable-rules ruleset (at {rule.spec.id}); chains of derived facts must stay in one ruleset"
+            )
         shards[0].append(rule)
-    if trees[0].widest() > FANOUT_LIMIT:
-        raise CompileError(
-            f"the rules that derive facts test one fact type in more than {FANOUT_LIMIT} different ways; "
-            "durable-rules cannot hold them in one ruleset"
-        )
     for rule in (r for r in compiled if not r.spec.rule.derive):
         for tree, shard in zip(trees, shards):
-            if tree.fits(rule, FANOUT_LIMIT):
+            if tree.fits(rule):
+                shard.append(rule)
                 break
         else:
-            tree, shard = _AlphaTree(), []
+            tree = _AlphaTree()
+            if not tree.fits(rule):
+                raise CompileError(f"{rule.spec.id} alone exceeds what one durable-rules ruleset can hold")
             trees.append(tree)
-            shards.append(shard)
-        tree.add(rule)
-        shard.append(rule)
+            shards.append([rule])
     return [Shard({r.name: r for r in shard}) for shard in shards]

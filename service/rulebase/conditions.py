@@ -286,6 +286,10 @@ class _Parser:
             if any(isinstance(v, str) and v.startswith("$") for v in operand):
                 self.error(where, f"{op} takes values, not variables")
                 return None
+            if op == "in" and kind in ("number", "date", "bool"):
+                self.error(where, f"in applies to words, regions and countries; compare {kind}s with at_least/at_most "
+                                  "or before/after")
+                return None
             item_spec = FieldSpec("enum", spec.values) if kind == "list" and spec.values else (
                 FieldSpec("term") if kind == "list" else spec)
             values = [self.constant(item_spec, v, f"{where}[{i}]") for i, v in enumerate(operand)]
