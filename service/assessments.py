@@ -6,7 +6,7 @@ gives exactly what was first returned.
 from __future__ import annotations
 
 import datetime as dt
-import json
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from service.profile.model import Profile, check_list_sizes
 from service.rulesets import Loaded, RuleSets
 from service.store import decisions
 from service.store.db import Database
+from service.store.journal import DecisionJournal
 
 
 def new_id() -> str:
@@ -43,22 +44,25 @@ def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorde
     return Recorded(assessment, assessment.model_dump_json())
 
 
-def record(db: Database, recorded: Recorded, profile: Profile) -> None:
+def record(journal: DecisionJournal, recorded: Recorded, profile: Profile) -> Future:
+    """Queue the decision-log record; the future completes when it is durable (journal fsync'ed)."""
     a = recorded.assessment
     stated = profile.model_copy(update={"as_of": a.as_of}).model_dump_json(exclude_none=True)
-    decisions.record(db, assessment_id=a.assessment_id, kind="assessment", ruleset_version=a.ruleset.version,
-                     ruleset_digest=a.ruleset.digest, as_of=a.as_of, profile_json=stated, response_json=recorded.body)
+    return journal.submit({"id": a.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset.version,
+                           "ruleset_digest": a.ruleset.digest, "as_of": a.as_of.isoformat(), "profile": stated,
+                           "response": recorded.body})
 
 
-def assess(rulesets: RuleSets, db: Database, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:
+def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:
     check_profile(profile, max_items)
     with rulesets.lease() as loaded:
-        recorded = evaluate(loaded, profile, horizon_days)
-    record(db, recorded, profile)
-    return recorded
+        return evaluate(loaded, profile, horizon_days)
 
 
-def read(db: Database, assessment_id: str) -> str:
+def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
+    pending = journal.read(assessment_id)
+    if pending is not None:
+        return pending
     row = decisions.read(db, assessment_id)
     if row is None:
         raise NotFound(f"no assessment {assessment_id!r}")
@@ -100,14 +104,13 @@ def _comparable(o: Obligation) -> dict[str, Any]:
     return o.model_dump(mode="json")
 
 
-def compare(rulesets: RuleSets, db: Database, request: ComparisonRequest, max_items: int) -> Comparison:
+def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int) -> tuple[Comparison, list[Recorded]]:
+    """Both sides under one rule-set version; the caller records both assessments."""
     check_profile(request.baseline, max_items, "baseline.")
     check_profile(request.proposed, max_items, "proposed.")
-    with rulesets.lease() as loaded:  # both sides under one version
+    with rulesets.lease() as loaded:
         base = evaluate(loaded, request.baseline)
         prop = evaluate(loaded, request.proposed)
-    record(db, base, request.baseline)
-    record(db, prop, request.proposed)
     before = {o.rule_id: o for o in base.assessment.obligations}
     after = {o.rule_id: o for o in prop.assessment.obligations}
     changed, unchanged = [], []
@@ -117,7 +120,7 @@ def compare(rulesets: RuleSets, db: Database, request: ComparisonRequest, max_it
                 unchanged.append(o)
             else:
                 changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
-    return Comparison(
+    return (Comparison(
         ruleset=prop.assessment.ruleset,
         baseline=AssessmentRef(assessment_id=base.assessment.assessment_id, as_of=base.assessment.as_of),
         proposed=AssessmentRef(assessment_id=prop.assessment.assessment_id, as_of=prop.assessment.as_of),
@@ -125,8 +128,4 @@ def compare(rulesets: RuleSets, db: Database, request: ComparisonRequest, max_it
         removed=[o for o in base.assessment.obligations if o.rule_id not in after],
         changed=changed,
         unchanged=unchanged,
-    )
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    ), [base, prop])

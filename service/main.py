@@ -16,6 +16,7 @@ from service.propagation import Follower
 from service.rulesets import RuleSets
 from service.settings import Settings, get_settings
 from service.store.db import Database
+from service.store.journal import DecisionJournal
 
 log = logging.getLogger("service")
 
@@ -47,11 +48,15 @@ def startup(app: FastAPI) -> None:
     db = Database(settings.database_url)
     app.state.db = db
     app.state.rulesets = start_rulesets(settings, db)
+    app.state.journal = DecisionJournal(db, settings.decision_journal_dir, max_pending=settings.decision_buffer_max)
+    app.state.journal.start()
     app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds)
     app.state.follower.start()
 
 
 def shutdown(app: FastAPI) -> None:
+    """After uvicorn has drained in-flight requests: flush the decision log, stop following, free the engine."""
+    app.state.journal.stop()
     app.state.follower.stop()
     app.state.rulesets.close()
     app.state.db.dispose()

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
         "(PostgreSQL also notifies at once).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
+    decision_journal_dir: Path = Field(
+        REPO_ROOT / "data" / "journal",
+        description="Where each process journals assessments (fsync'ed) before they reach the database.")
+    decision_buffer_max: int = Field(
+        10_000, ge=1, description="Assessments held in the journal while the database is unreachable; "
+        "beyond it, recording requests get 503.")
 
     def ensure_data_dir(self) -> None:
         """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""

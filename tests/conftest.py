@@ -93,7 +93,10 @@ def start_app(database_url: str, **settings: Any):
     from service.main import create_app, startup
     from service.settings import Settings
 
+    import tempfile
+
     auth = ",".join(f"{token}={role}" for role, token in TOKENS.items())
+    settings.setdefault("decision_journal_dir", Path(tempfile.mkdtemp(prefix="journal-")))
     application = create_app(Settings(database_url=database_url, rules_dir=RULES, auth_tokens=auth,
                                       ruleset_poll_seconds=0.2, **settings))
     startup(application)

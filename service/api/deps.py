@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from service.rulesets import RuleSets
 from service.settings import Settings
 from service.store.db import Database
+from service.store.journal import DecisionJournal
 
 
 def get_settings(request: Request) -> Settings:
@@ -22,6 +23,11 @@ def get_rulesets(request: Request) -> RuleSets:
     return request.app.state.rulesets
 
 
+def get_journal(request: Request) -> DecisionJournal:
+    return request.app.state.journal
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 RuleSetsDep = Annotated[RuleSets, Depends(get_rulesets)]
+JournalDep = Annotated[DecisionJournal, Depends(get_journal)]

@@ -180,38 +180,30 @@ def _strip_root(name: str) -> str:
 
 
 # --- YAML --------------------------------------------------------------------------------------
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader without anchors/aliases and with a nesting bound."""
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~20x faster
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(None, None, "anchors and aliases are not allowed in rule files", event.start_mark)
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise yaml.constructor.ConstructorError(None, None, "anchors and aliases are not allowed in rule files", event.start_mark)
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise yaml.constructor.ConstructorError(None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def _check_events(text: str) -> None:
+    """Refuse anchors/aliases (no alias bombs) and deep nesting, from the event stream, before anything is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.constructor.ConstructorError(None, None, "anchors and aliases are not allowed in rule files",
+                                                    event.start_mark)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.constructor.ConstructorError(None, None, f"nesting deeper than {MAX_DEPTH} levels",
+                                                        event.start_mark)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def parse_yaml(path: str, text: str) -> tuple[Any, ErrorItem | None]:
-    """One YAML document, or an error naming the file and line."""
+    """One YAML document (safe tags only), or an error naming the file and line."""
     try:
-        loader = _BoundedLoader(text)
-        try:
-            data = loader.get_single_data()
-        finally:
-            loader.dispose()
-        return data, None
+        _check_events(text)
+        return yaml.load(text, Loader=_Loader), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

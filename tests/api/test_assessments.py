@@ -11,6 +11,7 @@ from tests.conftest import make_profile
 
 
 def recorded(app) -> int:
+    assert app.state.journal.wait_flushed()
     with app.state.db.session() as session:
         return session.exec(select(func.count()).select_from(AssessmentRecord)).one()
 
@@ -51,6 +52,7 @@ async def test_a_recorded_assessment_reads_back_exactly_as_returned(client, app)
     again = await client.get(r.headers["Location"])
     assert again.status_code == 200
     assert again.content == r.content
+    assert app.state.journal.wait_flushed()
     with app.state.db.session() as session:
         row = session.get(AssessmentRecord, r.json()["assessment_id"])
     assert row.ruleset_version == r.json()["ruleset"]["version"]
@@ -65,6 +67,7 @@ async def test_as_of_defaults_to_today_and_is_recorded(client, app):
     r = await client.post("/v1/assessments", json=make_profile(as_of=None))
     assert r.status_code == 201
     assert r.json()["as_of"] == dt.date.today().isoformat()
+    assert app.state.journal.wait_flushed()
     with app.state.db.session() as session:
         row = session.get(AssessmentRecord, r.json()["assessment_id"])
     assert json.loads(row.profile)["as_of"] == dt.date.today().isoformat()
@@ -161,3 +164,11 @@ async def test_compare_refuses_a_bad_side_naming_it(client):
     r = await client.post("/v1/assessments/compare", json={"baseline": {}, "proposed": {"services": [{"type": "x"}]}})
     assert r.status_code == 422
     assert any(e["path"] == "proposed.services[0].type" for e in r.json()["errors"])
+
+
+async def test_evaluation_without_recording(client, app):
+    before = recorded(app)
+    r = await client.post("/v1/assessments", params={"record": "false"}, json=make_profile())
+    assert r.status_code == 200 and r.json()["obligations"] and "Location" not in r.headers
+    assert recorded(app) == before
+    assert (await client.get(f"/v1/assessments/{r.json()['assessment_id']}")).status_code == 404

@@ -51,7 +51,8 @@ def start_server(tmp: Path, env: dict[str, str] | None = None, wait: bool = True
     port = free_port()
     log = tmp / f"server-{port}.log"
     full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-                "DATABASE_URL": f"sqlite:///{tmp}/service.db", **(env or {})}
+                "DATABASE_URL": f"sqlite:///{tmp}/service.db", "DECISION_JOURNAL_DIR": str(tmp / "journal"),
+                **(env or {})}
     process = subprocess.Popen([str(BIN / "compliance-engine"), "serve"], env=full_env,
                                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", log)

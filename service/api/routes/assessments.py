@@ -1,13 +1,15 @@
 """POST /v1/assessments, GET /v1/assessments/{id}, POST /v1/assessments/compare."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+import asyncio
+
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from service import assessments
 from service.api.auth import Evaluator, Reader
-from service.api.deps import DbDep, RuleSetsDep, SettingsDep
+from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
 from service.profile.model import Profile
 
@@ -18,25 +20,38 @@ PROBLEMS = {422: {"description": "Invalid profile: the problem names each path a
             413: {"description": "Body larger than the configured limit"}}
 
 
-@router.post("", status_code=201, response_model=Assessment, responses=PROBLEMS,
+RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
+
+
+@router.post("", status_code=201, response_model=Assessment, responses={
+    **PROBLEMS, 503: {"description": "The decision log cannot take the record (the database has been unreachable too long)"}},
              summary="Evaluate one profile and record it in the decision log")
-async def create_assessment(profile: Profile, rulesets: RuleSetsDep, db: DbDep, settings: SettingsDep,
-                            _: Evaluator) -> Response:
-    recorded = await run_in_threadpool(assessments.assess, rulesets, db, profile, settings.max_list_items)
+async def create_assessment(profile: Profile, rulesets: RuleSetsDep, journal: JournalDep, settings: SettingsDep,
+                            _: Evaluator, record: bool = RECORD) -> Response:
+    recorded = assessments.assess(rulesets, profile, settings.max_list_items)
+    if record:
+        await asyncio.wrap_future(assessments.record(journal, recorded, profile))
     a = recorded.assessment
-    return Response(recorded.body, status_code=201, media_type="application/json",
-                    headers={"Location": f"/v1/assessments/{a.assessment_id}", "X-Ruleset-Version": a.ruleset.version})
+    headers = {"X-Ruleset-Version": a.ruleset.version}
+    if record:
+        headers["Location"] = f"/v1/assessments/{a.assessment_id}"
+    return Response(recorded.body, status_code=201 if record else 200, media_type="application/json", headers=headers)
 
 
 @router.get("/{assessment_id}", response_model=Assessment, responses={404: {"description": "No such assessment"}},
             summary="A recorded assessment, exactly as it was returned")
-async def get_assessment(db: DbDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
-    body = await run_in_threadpool(assessments.read, db, assessment_id)
+async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
+    body = await run_in_threadpool(assessments.read, db, journal, assessment_id)
     return Response(body, media_type="application/json")
 
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
-async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, db: DbDep,
-                  settings: SettingsDep, _: Evaluator) -> assessments.Comparison:
-    return await run_in_threadpool(assessments.compare, rulesets, db, request, settings.max_list_items)
+async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
+                  settings: SettingsDep, _: Evaluator, record: bool = RECORD) -> assessments.Comparison:
+    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
+    if record:
+        futures = [assessments.record(journal, side, profile)
+                   for side, profile in zip(sides, (request.baseline, request.proposed))]
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+    return comparison

@@ -1,0 +1,278 @@
+"""The decision log's write path: durable before the answer, batched into the database after it.
+
+An assessment is answered 2xx only once its record is *durably queued*: appended to this
+process's journal file and fsync'ed. One writer thread fsyncs for every record that arrived
+meanwhile (group commit), so a request waits for one shared fsync, not one of its own. A
+second thread copies journaled records into the database in batches (inserts that skip ids
+already there), then drops journal segments whose records are all in the database.
+
+If the database is unreachable the journal keeps growing; once it holds `max_pending`
+records, recording requests get 503 instead of a silent drop. On shutdown the flusher
+empties what it can; what it cannot is still in the journal, and the next process to start
+on this journal folder replays it (segments are claimed with `flock`, so several worker
+processes never replay the same segment).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from service.errors import Unavailable
+
+from .db import Database
+from .tables import AssessmentRecord, utcnow
+
+log = logging.getLogger("service.journal")
+
+SEGMENT_RECORDS = 5000
+
+
+@dataclass
+class Segment:
+    path: Path
+    handle: Any
+    written: int = 0
+    flushed: int = 0
+    closed: bool = False
+
+
+@dataclass
+class _Pending:
+    record: dict[str, Any]
+    segment: Segment
+    done: Future = field(default_factory=Future)
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    import datetime as dt
+
+    out = dict(record)
+    out["as_of"] = dt.date.fromisoformat(out["as_of"])
+    out["created_at"] = dt.datetime.fromisoformat(out["created_at"])
+    return out
+
+
+class DecisionJournal:
+    def __init__(self, db: Database, directory: Path, max_pending: int = 10_000, batch: int = 500):
+        self.db = db
+        self.directory = directory
+        self.max_pending = max_pending
+        self.batch = batch
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Condition()
+        self._to_sync: list[_Pending] = []  # appended, not yet fsync'ed
+        self._to_flush: list[_Pending] = []  # durable, not yet in the database
+        self._by_id: dict[str, str] = {}  # assessment id -> response (readable before the database has it)
+        self._segment: Segment | None = None
+        self._stopping = False
+        self.flush_errors = 0
+        self.last_flush_error: str | None = None
+        self._syncer = threading.Thread(target=self._sync_loop, name="journal-sync", daemon=True)
+        self._flusher = threading.Thread(target=self._flush_loop, name="journal-flush", daemon=True)
+
+    # --- life cycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._replay_orphans()
+        self._syncer.start()
+        self._flusher.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop taking records, fsync what was taken, and put as much as possible into the database."""
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        self._syncer.join(timeout)
+        self._flusher.join(timeout)
+        with self._lock:
+            if not self._to_flush and self._segment is not None:
+                self._retire(self._segment)
+            elif self._segment is not None:
+                log.warning("%d decision records stay in %s for the next start", len(self._to_flush), self._segment.path)
+                self._unlock(self._segment)
+
+    # --- the request path ----------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._to_sync) + len(self._to_flush)
+
+    def submit(self, record: dict[str, Any]) -> Future:
+        """Queue a record; the future completes once it is durable on disk (raises Unavailable when full)."""
+        record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            if self._stopping:
+                raise Unavailable("the service is shutting down; the assessment was not recorded")
+            if len(self._to_sync) + len(self._to_flush) >= self.max_pending:
+                raise Unavailable(f"the decision log cannot reach the database and holds {self.max_pending} "
+                                  "unrecorded assessments; retry later", headers={"Retry-After": "5"})
+            segment = self._current_segment()
+            segment.handle.write(line)
+            segment.written += 1
+            pending = _Pending(record, segment)
+            self._to_sync.append(pending)
+            self._by_id[record["id"]] = record["response"]
+            self._lock.notify_all()
+        return pending.done
+
+    def wait_flushed(self, timeout: float = 10.0) -> bool:
+        """Until every record taken so far is in the database (for tests and orderly shutdowns)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pending == 0:
+                return True
+            time.sleep(0.01)
+        return self.pending == 0
+
+    def read(self, assessment_id: str) -> str | None:
+        with self._lock:
+            return self._by_id.get(assessment_id)
+
+    # --- threads -------------------------------------------------------------------------------
+    def _current_segment(self) -> Segment:
+        if self._segment is None or self._segment.written >= SEGMENT_RECORDS:
+            if self._segment is not None:
+                self._segment.closed = True
+            path = self.directory / f"decisions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+            handle = open(path, "a", encoding="utf-8")
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._segment = Segment(path, handle)
+        return self._segment
+
+    def _sync_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._to_sync and not self._stopping:
+                    self._lock.wait()
+                if not self._to_sync and self._stopping:
+                    self._lock.notify_all()
+                    return
+                batch, self._to_sync = self._to_sync, []
+                segments = {id(p.segment): p.segment for p in batch}
+                for segment in segments.values():
+                    segment.handle.flush()
+            try:
+                for segment in segments.values():
+                    os.fsync(segment.handle.fileno())
+            except OSError as exc:  # disk full or gone: the records are not durable, say so
+                with self._lock:
+                    for p in batch:
+                        self._by_id.pop(p.record["id"], None)
+                for p in batch:
+                    p.done.set_exception(Unavailable(f"the decision log could not write to disk: {exc.strerror}"))
+                continue
+            with self._lock:
+                self._to_flush.extend(batch)
+                self._lock.notify_all()
+            for p in batch:
+                p.done.set_result(None)
+
+    def _flush_loop(self) -> None:
+        backoff = 0.05
+        while True:
+            with self._lock:
+                while not self._to_flush and not (self._stopping and not self._to_sync and not self._syncer.is_alive()):
+                    self._lock.wait(0.5)
+                    if self._stopping and not self._to_sync and not self._to_flush:
+                        return
+                if not self._to_flush:
+                    return
+                batch = self._to_flush[: self.batch]
+            try:
+                self._insert([p.record for p in batch])
+            except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep the records, retry
+                self.flush_errors += 1
+                self.last_flush_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                if self._stopping and backoff >= 1.0:
+                    log.error("giving up flushing at shutdown: %s", self.last_flush_error)
+                    return
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            self.last_flush_error = None
+            with self._lock:
+                del self._to_flush[: len(batch)]
+                for p in batch:
+                    self._by_id.pop(p.record["id"], None)
+                    p.segment.flushed += 1
+                for segment in {id(p.segment): p.segment for p in batch}.values():
+                    if segment.closed and segment.flushed >= segment.written:
+                        self._retire(segment)
+
+    # --- the database --------------------------------------------------------------------------
+    def _insert(self, records: list[dict[str, Any]]) -> None:
+        """Insert, skipping ids the database already has (a replay after a crash may repeat some)."""
+        rows = [_row(r) for r in records]
+        table = AssessmentRecord.__table__
+        with self.db.engine.begin() as conn:
+            ids = [r["id"] for r in rows]
+            existing = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+            fresh = [r for r in rows if r["id"] not in existing]
+            if fresh:
+                try:
+                    conn.execute(insert(table), fresh)
+                except IntegrityError:  # pragma: no cover - a concurrent replay of the same segment
+                    raise
+
+    # --- segments ------------------------------------------------------------------------------
+    def _retire(self, segment: Segment) -> None:
+        try:
+            segment.handle.close()
+            segment.path.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover
+            log.exception("could not remove journal segment %s", segment.path)
+        if self._segment is segment:
+            self._segment = None
+
+    def _unlock(self, segment: Segment) -> None:
+        try:
+            segment.handle.flush()
+            os.fsync(segment.handle.fileno())
+            segment.handle.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    def _replay_orphans(self) -> None:
+        """Segments left by processes that stopped before flushing: claim each, insert its records, remove it."""
+        for path in sorted(self.directory.glob("decisions-*.jsonl")):
+            try:
+                handle = open(path, "r+", encoding="utf-8")
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()  # a live process owns it
+                continue
+            records = []
+            for line in handle:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    log.warning("skipping a torn last line in %s", path)  # a crash mid-write: never acknowledged
+            try:
+                for i in range(0, len(records), self.batch):
+                    self._insert(records[i:i + self.batch])
+            except Exception as exc:  # noqa: BLE001 - keep it for the next start
+                log.warning("cannot replay %s yet (%s); keeping it", path, type(exc).__name__)
+                handle.close()
+                continue
+            log.info("replayed %d decision records from %s", len(records), path.name)
+            path.unlink(missing_ok=True)
+            handle.close()
