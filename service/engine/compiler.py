@@ -47,7 +47,7 @@ from service.rulebase.ruleset import RuleSet, RuleSpec
 STACK_LIMIT = 56         # alpha nodes one fact may have pending at once (the core's stack holds 64)
 BETA_LINK_LIMIT = 200    # patterns ending on one alpha node (the core links at most 256 beta nodes to it)
 CHILD_LIMIT = 400        # children of one alpha node (the core's hash set has 512 buckets)
-PATTERNS_PER_FACT = 60   # patterns on one fact type per ruleset: a plain bound where the estimate is coarse
+PATTERNS_PER_FACT = 200  # patterns on one fact type per ruleset: a plain bound, a margin where the model is coarse
 MAX_PATTERNS = 15        # patterns in one durable rule (the core keeps at most 16 per frame)
 MAX_ALTERNATIVES = 16    # durable rules one rule variant may expand into
 START_RULE = "$start"
@@ -249,8 +249,14 @@ class _RuleCompiler:
 
 
 def _node(expr: dict[str, Any], unique: str, shared: bool) -> tuple[str, str]:
-    """(key, group) of one alpha node: equality constants on one field form a group (a fact matches one)."""
-    if not shared:
+    """(key, group) of one alpha node, as the core builds it.
+
+    Equality constants are shared between rules and form a group per field (a fact matches one
+    of them). Regex (`$mt`) and list (`$iany`) nodes are counted as one per pattern: seen on
+    this machine, a nationwide presence fact overflowed the stack through many identical regex
+    tests, and a business with four sectors through many `includes` tests.
+    """
+    if not shared or "$mt" in expr or "$iany" in expr:
         return unique, unique
     key = json.dumps(expr, sort_keys=True)
     if len(expr) == 1:
