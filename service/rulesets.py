@@ -8,6 +8,7 @@ retired rule set is freed from durable-rules only when its last request has fini
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import threading
@@ -27,6 +28,17 @@ from service.store.db import Database
 from service.store.tables import RuleSetVersion
 
 log = logging.getLogger("service.rulesets")
+
+
+def settle_heap() -> None:
+    """Collect, then freeze what is left (the rule set just loaded, the app) out of the collector's way.
+
+    Without it every full collection rescans the compiled rule base and evaluation p99 is 4x its
+    median; unfreezing first lets a retired rule set's objects be freed.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -94,6 +106,7 @@ class RuleSets:
                 old.retired = True
         if release:
             old.compiled.close()
+        settle_heap()
         log.info("serving rule set %s (%s, %d rules)", loaded.version, loaded.digest[:19], loaded.rule_count)
 
     def close(self) -> None:

@@ -21,12 +21,12 @@ Engine behaviours handled here (durable-rules 2.0.28):
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import durable_rules_engine as core
+import orjson
 
 from service.errors import EngineFailure
 
@@ -40,13 +40,18 @@ _sids = itertools.count(1)
 OnMatch = Callable[[str, dict[str, Any]], Iterable[dict[str, Any]]]
 
 
+def _dumps(value: Any) -> str:
+    """JSON text for the core. Facts hold only validated vocabulary (ASCII words, codes, numbers)."""
+    return orjson.dumps(value).decode("utf-8")
+
+
 class Ruleset:
     """One compiled durable-rules ruleset. Sessions on it are serialised by a lock."""
 
     def __init__(self, label: str, definition: dict[str, Any]):
         self.name = f"{label}-{next(_names)}"
         try:
-            self._handle = core.create_ruleset(self.name, json.dumps(definition, ensure_ascii=True))
+            self._handle = core.create_ruleset(self.name, _dumps(definition))
         except core.error as exc:
             raise EngineFailure(f"durable-rules refused the compiled ruleset: {exc}") from None
         self._lock = threading.Lock()
@@ -93,7 +98,7 @@ class Ruleset:
                     core.delete_state(self._handle, sid)
 
     def _assert(self, facts: list[dict[str, Any]]) -> int:
-        code, state = core.assert_facts(self._handle, json.dumps(facts, ensure_ascii=True))
+        code, state = core.assert_facts(self._handle, _dumps(facts))
         if code not in (OK, NOT_HANDLED, OBSERVED):
             raise EngineFailure(f"durable-rules refused facts with code {code}")
         return state
@@ -102,11 +107,11 @@ class Ruleset:
         result = core.start_action_for_state(self._handle, state)
         actions = 0
         while result:
-            message = json.loads(result[1])
+            message = orjson.loads(result[1])
             for name, match in message.items():
                 new = list(on_match(name, match))
                 if new:
-                    code, _ = core.assert_facts(self._handle, json.dumps([{**f, "sid": sid} for f in new], ensure_ascii=True))
+                    code, _ = core.assert_facts(self._handle, _dumps([{**f, "sid": sid} for f in new]))
                     if code not in (OK, NOT_HANDLED, OBSERVED):
                         raise EngineFailure(f"durable-rules refused derived facts with code {code}")
             actions += 1

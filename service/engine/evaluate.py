@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.profile.facts import build_facts, context_fact, region_fields
+from service.profile.facts import build_facts, context_fact, number_date, region_fields
 from service.profile.model import Profile
 from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSet, RuleSpec
@@ -36,7 +36,7 @@ class Evaluation:
 
     as_of: dt.date
     matches: dict[str, list[tuple[CompiledRule, dict[str, Any]]]] = field(default_factory=dict)
-    derived: dict[str, Derived] = field(default_factory=dict)
+    derived: dict[tuple, Derived] = field(default_factory=dict)
 
 
 def in_window(spec: RuleSpec, day: dt.date) -> bool:
@@ -61,6 +61,7 @@ class CompiledRuleSet:
             self.close()
             raise
         self.explainer = Explainer(ruleset.derived)
+        self._citations: dict[tuple, list[Citation]] = {}
 
     @property
     def rule_count(self) -> int:
@@ -111,13 +112,13 @@ class CompiledRuleSet:
                     fact.update(region_fields(fname, value))
                 else:
                     fact[fname] = value
-            key = f"{name}:{json.dumps(values, sort_keys=True)}"
+            key = (name, tuple(sorted(values.items())))
             existing = evaluation.derived.get(key)
             if existing is not None:
                 if rule.spec.id not in existing.from_rules:
                     existing.from_rules.append(rule.spec.id)
                 continue
-            fact["id"] = key
+            fact["id"] = f"{name}:{json.dumps(values, sort_keys=True)}"
             evaluation.derived[key] = Derived(name, values, fact, [rule.spec.id])
             yield fact
 
@@ -128,26 +129,28 @@ class CompiledRuleSet:
         obligations: list[Obligation] = []
         upcoming: list[Upcoming] = []
         horizon = as_of + dt.timedelta(days=horizon_days)
+        reasons: dict[tuple, str] = {}  # one description per fact and pattern, however many matches share it
         for rule_id, matches in evaluation.matches.items():
             spec = matches[0][0].spec
             if spec.rule.kind is None:
                 continue
             if in_window(spec, as_of):
-                obligations.append(self.obligation(spec, matches, as_of))
+                obligations.append(self.obligation(spec, matches, as_of, reasons))
             elif spec.rule.applies_from and as_of < spec.rule.applies_from <= horizon:
-                upcoming.append(Upcoming(starts=spec.rule.applies_from,
-                                         obligation=self.obligation(spec, matches, spec.rule.applies_from)))
+                upcoming.append(Upcoming.model_construct(
+                    starts=spec.rule.applies_from,
+                    obligation=self.obligation(spec, matches, spec.rule.applies_from, reasons)))
         obligations.sort(key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
         upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
         derived = [
-            DerivedFact(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
-            for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))
+            DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
+            for _, d in sorted(evaluation.derived.items(), key=lambda kv: (kv[0][0], json.dumps(kv[1].values, sort_keys=True)))
         ]
-        warnings = [Warning(path=path, message=f"attribute {name!r} is not read by any rule")
+        warnings = [Warning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
                     for path, name in profile.unused_attributes()]
-        return Assessment(
+        return Assessment.model_construct(
             assessment_id=assessment_id,
-            ruleset=RulesetRef(version=self.version, digest=self.digest),
+            ruleset=RulesetRef.model_construct(version=self.version, digest=self.digest),
             as_of=as_of,
             obligations=obligations,
             derived_facts=derived,
@@ -156,27 +159,27 @@ class CompiledRuleSet:
         )
 
     def _display(self, d: Derived) -> dict[str, Any]:
-        from service.profile.facts import number_date
-
         out = {}
         for k, v in d.values.items():
             spec = self.ruleset.derived.get(d.name, {}).get(k)
             out[k] = number_date(v).isoformat() if spec is not None and spec.kind == "date" and isinstance(v, int) else v
         return out
 
-    def obligation(self, spec: RuleSpec, matches: list[tuple[CompiledRule, dict[str, Any]]], as_of: dt.date) -> Obligation:
+    def obligation(self, spec: RuleSpec, matches: list[tuple[CompiledRule, dict[str, Any]]], as_of: dt.date,
+                   reasons: dict[tuple, str] | None = None) -> Obligation:
+        """One obligation per rule, whatever the number of matches: every reason, in a stable order."""
         rule = spec.rule
         because: list[str] = []
-        ordered = sorted(matches, key=lambda m: json.dumps({a: f.get("id") for a, f in m[1].items()}, sort_keys=True))
+        ordered = sorted(matches, key=lambda m: (m[0].name, tuple(f.get("id", "") for f in m[1].values())))
         for compiled, match in ordered:
-            for reason in self.explainer.because(compiled, match, as_of):
+            for reason in self.explainer.because(compiled, match, as_of, reasons):
                 if reason not in because:
                     because.append(reason)
         kind = rule.kind.value if rule.kind else "notice"
         overdue = bool(rule.deadline and as_of > rule.deadline)
         if overdue and rule.overdue:
             kind = rule.overdue.value
-        return Obligation(
+        return Obligation.model_construct(
             rule_id=rule.id,
             kind=kind,
             title=rule.title,
@@ -187,12 +190,23 @@ class CompiledRuleSet:
             jurisdiction=rule.jurisdiction,
             applies_from=rule.applies_from,
             applies_until=rule.applies_until,
-            citations=[self.citation(c, as_of) for c in rule.citations],
+            citations=self.citations(spec, as_of),
             because=because,
             explanation=None,
         )
 
-    def citation(self, c, as_of: dt.date) -> Citation:
+    def citations(self, spec: RuleSpec, as_of: dt.date) -> list[Citation]:
+        """A rule's citations, enriched from the catalogue; built once per rule and legal status."""
+        catalogue = self.ruleset.catalogue
+        statuses = tuple(catalogue.legal_status(c.instrument_id, as_of) for c in spec.rule.citations)
+        key = (spec.id, statuses)
+        cached = self._citations.get(key)
+        if cached is None:
+            cached = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses)]
+            self._citations[key] = cached
+        return cached
+
+    def citation(self, c, legal_status: str) -> Citation:
         inst = self.ruleset.catalogue.get(c.instrument_id)
         assert inst is not None  # checked when the rule set was built
         return Citation(
@@ -202,7 +216,7 @@ class CompiledRuleSet:
             issued=inst.issued,
             document_number=inst.document_number,
             provision=c.provision,
-            legal_status=self.ruleset.catalogue.legal_status(inst.id, as_of),
+            legal_status=legal_status,
             final_version=inst.final_version,
             source=Source(document=c.document, quote=c.quote),
         )

@@ -54,20 +54,52 @@ class Explainer:
     def __init__(self, derived: dict[str, dict[str, FieldSpec]]):
         self.types = {**FACT_TYPES, **derived}
         self.derived = set(derived)
+        self._signatures: dict[int, tuple] = {}
 
     def spec(self, fact: str, field: str) -> FieldSpec | None:
         return self.types.get(fact, {}).get(field)
 
-    def because(self, rule: CompiledRule, match: dict[str, Any], as_of: dt.date) -> list[str]:
+    def because(self, rule: CompiledRule, match: dict[str, Any], as_of: dt.date,
+                cache: dict[tuple, str] | None = None) -> list[str]:
+        """The reasons of one match. `cache` keeps one description per fact and what a pattern shows of it,
+        and per absence and the values it was judged with, so a fact many rules matched is described once."""
+        cache = {} if cache is None else cache
         out = []
         for ref in rule.refs:
             if ref.pattern.negated:
-                out.append(self.absent(ref.pattern, rule.variant, match, as_of))
+                key = (id(ref.pattern), self._bound_values(ref.pattern, rule.variant, match))
+                text = cache.get(key)
+                if text is None:
+                    text = cache[key] = self.absent(ref.pattern, rule.variant, match, as_of)
+                out.append(text)
             else:
                 fact = match.get(ref.alias)
                 if fact is not None:
-                    out.append(self.present(ref.pattern, fact))
+                    key = (self._signature(ref.pattern), fact.get("id"))
+                    text = cache.get(key)
+                    if text is None:
+                        text = cache[key] = self.present(ref.pattern, fact)
+                    out.append(text)
         return out
+
+    def _signature(self, pattern: Pattern) -> tuple:
+        """What a description of a fact depends on besides the fact: its type and the fields the pattern shows."""
+        sig = self._signatures.get(id(pattern))
+        if sig is None:
+            identity = IDENTITY.get(pattern.fact, ())
+            shown = tuple(sorted((t.field, t.op == "given" and t.value) for t in pattern.tests if t.field not in identity))
+            sig = self._signatures[id(pattern)] = (pattern.fact, shown)
+        return sig
+
+    @staticmethod
+    def _bound_values(pattern: Pattern, variant: Variant, match: dict[str, Any]) -> tuple:
+        values = []
+        for test in pattern.tests:
+            if isinstance(test.value, Var) and test.value.name != AS_OF:
+                binding = variant.bindings.get(test.value.name)
+                if binding is not None:
+                    values.append(lookup(match.get(f"p{binding.pattern}", {}), binding.field))
+        return tuple(values)
 
     def present(self, pattern: Pattern, fact: dict[str, Any]) -> str:
         name = pattern.fact
