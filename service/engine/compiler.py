@@ -16,13 +16,14 @@ pinned by a test in tests/unit/test_engine.py):
   `licence: {...}` and `absent: {licence: {...}}` would never see the bound licence in its
   absence test. The k-th pattern on a fact type in a rule therefore matches the k-th copy of
   each fact (`t: licence~1`, ...); the evaluator asserts as many copies as the rules need.
-- `$or` is never emitted. Inside `$iany` it leaves a node half-initialised (rete.c reads an
-  uninitialised field: `create_ruleset` fails at random with error 102), and mixed with
-  references to other facts it drops its constants. Sets of values are written as the core's
-  full-match regular expressions (`$mt`, "idc|cdn"); containment of regions as a regex on the
-  region's path (`CN/CN-GD/CN-GD-SZ`); and a join with alternatives (a region covering another
-  at any level) as one durable rule per alternative, or, inside `absent`, one `$not` per
-  alternative (no X or Y = no X and no Y).
+- `$or` appears only at the top of a pattern, with constant branches. Inside `$iany` it leaves
+  a node half-initialised (rete.c reads an uninitialised field: `create_ruleset` failed at
+  random with error 102), and mixed with references to other facts it drops its constants. So
+  "a list includes any of these" is one durable rule (or one `$not`) per value, and a join with
+  alternatives (a region covering another at any level) is one durable rule per alternative, or,
+  inside `absent`, one `$not` per alternative (no X or Y = no X and no Y). Regular expressions
+  (`$mt`) are not used: `delete_ruleset` never frees their state machines (~30 MB per rule set
+  and activation on this rule base).
 - The alpha network visits at most 64 pending nodes per fact, join tests are never shared
   between rules, and one alpha node links at most 256 beta nodes. Tests are ordered `t`, then
   constants, then joins, so joins hang below the constants that select them; when the estimate
@@ -34,13 +35,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.profile import regions
-from service.profile.facts import CONTEXT, PHASE, date_number, region_path
+from service.profile.facts import CONTEXT, PHASE, date_number
 from service.rulebase.conditions import AS_OF, Pattern, Test, Var, Variant
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
@@ -51,7 +51,6 @@ PATTERNS_PER_FACT = 200  # patterns on one fact type per ruleset: a plain bound,
 MAX_PATTERNS = 15        # patterns in one durable rule (the core keeps at most 16 per frame)
 MAX_ALTERNATIVES = 16    # durable rules one rule variant may expand into
 START_RULE = "$start"
-SAFE_VALUE = re.compile(r"^[A-Za-z0-9_/-]+$")  # values written into a regex need no escaping
 
 
 @dataclass(frozen=True)
@@ -98,24 +97,28 @@ def _value(value: Any) -> Any:
     return date_number(value) if isinstance(value, dt.date) else value
 
 
-def _one_of(values: list[str]) -> str:
-    """A full-match regex for a set of values (the core's `$mt` matches the whole string)."""
-    for v in values:
-        if not isinstance(v, str) or not SAFE_VALUE.match(v):
-            raise CompileError(f"value {v!r} cannot be tested as one of a set")
-    return "|".join(dict.fromkeys(values))
-
-
 def _members(field_: str, values: list[Any]) -> dict[str, Any]:
-    values = [_value(v) for v in values]
-    if len(set(values)) == 1:
+    """field is one of `values`: one equality, or an `$or` of equalities on constants."""
+    values = list(dict.fromkeys(_value(v) for v in values))
+    if len(values) == 1:
         return {field_: values[0]}
-    return {"$mt": {field_: _one_of(values)}}
+    return {"$or": [{field_: v} for v in values]}
 
 
-def _path_prefixes(code: str) -> list[str]:
-    """Paths of the regions containing `code`, and its own: CN, CN/CN-GD, CN/CN-GD/CN-GD-SZ."""
-    return [region_path(c) for c in reversed(regions.ancestors(code))]
+def _any_field(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Any of several fields equals its constant (region containment across the region's levels)."""
+    pairs = list(dict.fromkeys(pairs))
+    if len(pairs) == 1:
+        (f, v), = pairs
+        return {f: v}
+    return {"$or": [{f: v} for f, v in pairs]}
+
+
+def _inside(f: str, code: str) -> list[tuple[str, str]]:
+    """(field, value) pairs saying that a fact's region `f` lies inside `code` (or is it)."""
+    level = len(regions.ancestors(code))
+    return ([(f, code)] + ([(f"{f}__province", code)] if level == 2 else [])
+            + ([(f"{f}__country", code)] if level == 1 else []))
 
 
 class _RuleCompiler:
@@ -162,15 +165,13 @@ class _RuleCompiler:
         if op == "includes_any":
             if t.spread:
                 return False, [_members(f, list(v))]
-            return False, [{"$iany": {f: {"$mt": {"$i": _one_of(list(v))}}}}]
+            return False, [{"$iany": {f: {"$i": x}}} for x in dict.fromkeys(v)]  # alternatives: no $or in $iany
         if op == "covers":  # this region contains the constant one: it is one of its ancestors
             return False, [_members(f, regions.ancestors(v))]
-        if op == "within":  # this region's path starts with the constant's path
-            return False, [{"$mt": {f"{f}__path": f"{region_path(v)}(/.*)?"}}]
+        if op == "within":  # the constant is this region, or contains it
+            return False, [_any_field(_inside(f, v))]
         if op == "overlaps":  # one contains the other
-            outer = _path_prefixes(v)[:-1]
-            pattern = "|".join(outer + [f"{region_path(v)}(/.*)?"])
-            return False, [{"$mt": {f"{f}__path": pattern}}]
+            return False, [_any_field(_inside(f, v) + [(f, code) for code in regions.ancestors(v)[1:]])]
         if op == "given":
             return False, [{"$ex" if v else "$nex": {f: 1}}]
         raise CompileError(f"unknown operator {op}")
@@ -188,9 +189,8 @@ class _RuleCompiler:
         out = []
         for k, chosen in enumerate(itertools.product(*joins) if joins else [()]):
             tests = [{"t": tag}] + constants + list(chosen)
-            chain = [_node(x, f"{self.spec.id}#{self.index}/{tag}/{k}/{i}", shared=i < 1 + len(constants))
-                     for i, x in enumerate(tests)]
-            out.append((tests[0] if len(tests) == 1 else {"$and": tests}, chain))
+            out.append((tests[0] if len(tests) == 1 else {"$and": tests},
+                        _chains(tests, f"{self.spec.id}#{self.index}/{tag}/{k}", shared=1 + len(constants))))
         return out
 
     def compile(self) -> list[CompiledRule]:
@@ -202,12 +202,12 @@ class _RuleCompiler:
             seen[fact] = copy + 1
             return copy_tag(fact, copy)
 
-        head: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = []
+        head: list[tuple[str, dict[str, Any], list]] = []
         if spec.phase > 0:
             head.append(("gate", {"$and": [{"t": PHASE}, {"n": spec.phase}]},
-                         [(json.dumps({"t": PHASE}), "eq:t"), (json.dumps({"n": spec.phase}), "eq:n")]))
+                         [[(json.dumps({"t": PHASE}), "eq:t"), (json.dumps({"n": spec.phase}), "eq:n")]]))
         if self.variant.uses_as_of:
-            head.append(("ctx", {"t": CONTEXT}, [(json.dumps({"t": CONTEXT}), "eq:t")]))
+            head.append(("ctx", {"t": CONTEXT}, [[(json.dumps({"t": CONTEXT}), "eq:t")]]))
 
         positives: list[tuple[str, Pattern, list]] = []
         for i, p in enumerate(self.positive):
@@ -230,33 +230,49 @@ class _RuleCompiler:
         out = []
         for k, combo in enumerate(combos):
             elements = [{alias: expr} for alias, expr, _ in head]
-            chains = [chain for _, _, chain in head]
+            chains = [path for _, _, paths in head for path in paths]
+            facts = [paths[0][0][0] for _, _, paths in head]
             refs: list[PatternRef] = []
-            for (alias, p, _), (expr, chain) in zip(positives, combo):
+            for (alias, p, _), (expr, paths) in zip(positives, combo):
                 elements.append({alias: expr})
-                chains.append(chain)
+                chains.extend(paths)
+                facts.append(paths[0][0][0])
                 refs.append(PatternRef(alias, p, implied="jurisdiction" if alias == "pj" else ""))
-            for alias, p, expr, chain in negatives:
+            for alias, p, expr, paths in negatives:
                 elements.append({f"{alias}$not": expr})
-                chains.append(chain)
+                chains.extend(paths)
+                facts.append(paths[0][0][0])
                 refs.append(PatternRef(alias, p))
             if len(elements) > MAX_PATTERNS:
                 raise CompileError(f"{spec.id}: more than {MAX_PATTERNS} patterns after compilation")
             name = f"{spec.id}#{self.index}" + (f".{k}" if len(combos) > 1 else "")
-            facts = [chain[0][0] for chain in chains]
             out.append(CompiledRule(name, spec, self.variant, refs, {"all": elements}, chains, dict(seen), facts))
         return out
+
+
+def _chains(tests: list[dict[str, Any]], name: str, shared: int) -> list[list[tuple[str, str]]]:
+    """The alpha paths of one pattern as the core builds them. An `$or` puts each branch under the current
+    node and links every branch to a new forward node (always pushed), under which the rest hangs."""
+    paths: list[list[tuple[str, str]]] = [[]]
+    for i, x in enumerate(tests):
+        if "$or" in x:
+            forward = (f"{name}/{i}/or", f"{name}/{i}/or")
+            branches = [_node(b, f"{name}/{i}/{j}", shared=True) for j, b in enumerate(x["$or"])]
+            paths = [path + [branch, forward] for path in paths for branch in branches]
+        else:
+            node = _node(x, f"{name}/{i}", shared=i < shared)
+            paths = [path + [node] for path in paths]
+    return paths
 
 
 def _node(expr: dict[str, Any], unique: str, shared: bool) -> tuple[str, str]:
     """(key, group) of one alpha node, as the core builds it.
 
     Equality constants are shared between rules and form a group per field (a fact matches one
-    of them). Regex (`$mt`) and list (`$iany`) nodes are counted as one per pattern: seen on
-    this machine, a nationwide presence fact overflowed the stack through many identical regex
-    tests, and a business with four sectors through many `includes` tests.
+    of them). List (`$iany`) nodes are counted as one per pattern: seen on this machine, a
+    business with four sectors overflowed the stack through many `includes` tests.
     """
-    if not shared or "$mt" in expr or "$iany" in expr:
+    if not shared or "$iany" in expr:
         return unique, unique
     key = json.dumps(expr, sort_keys=True)
     if len(expr) == 1:

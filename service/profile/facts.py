@@ -124,17 +124,11 @@ def number_date(value: int) -> dt.date:
     return dt.date(value // 10000, value // 100 % 100, value % 100)
 
 
-def region_path(code: str) -> str:
-    """The region's place in the tree, outermost first: CN/CN-GD/CN-GD-SZ."""
-    return "/".join(reversed(regions.ancestors(code)))
-
-
 def region_fields(name: str, code: str) -> dict[str, str]:
-    """A region field plus the regions containing it (joins compare them) and its path (regexes match it)."""
+    """A region field plus the regions containing it, so containment is an equality test."""
     lv = regions.levels(code)
-    # always every companion: the engine fails (rather than not matching) when a join names a missing field
-    return {name: code, f"{name}__country": lv["country"], f"{name}__province": lv.get("province", code),
-            f"{name}__path": region_path(code)}
+    # always both companions: the engine fails (rather than not matching) when a join names a missing field
+    return {name: code, f"{name}__country": lv["country"], f"{name}__province": lv.get("province", code)}
 
 
 def _put(fact: dict[str, Any], key: str, value: Any) -> None:
