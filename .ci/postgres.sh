@@ -3,7 +3,8 @@
 # of its own (it leaves any system cluster alone), listening on 127.0.0.1 only.
 #   .ci/postgres.sh start   install if needed, start (or reuse), create the role and database;
 #                           prints the TEST_DATABASE_URL on its last line
-#   .ci/postgres.sh stop    stop the server this script started
+#   .ci/postgres.sh status  exit 0 when that server is running
+#   .ci/postgres.sh stop    stop it
 set -euo pipefail
 PGROOT=${PGROOT:-/var/tmp/compliance-engine-ci-pg}
 PGPORT=${PGPORT:-55439}
@@ -42,6 +43,10 @@ start)
     fi
     echo "postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PGPORT/$DB_NAME"
     ;;
+status)
+    BIN=$(pgbin)
+    [ -n "$BIN" ] && [ -s "$PGROOT/data/PG_VERSION" ] && as_postgres "$BIN/pg_ctl" -D "$PGROOT/data" status >/dev/null 2>&1
+    ;;
 stop)
     BIN=$(pgbin)
     if [ -n "$BIN" ] && [ -s "$PGROOT/data/PG_VERSION" ]; then
@@ -49,5 +54,5 @@ stop)
     fi
     ;;
 *)
-    echo "usage: $0 start|stop" >&2; exit 2 ;;
+    echo "usage: $0 start|status|stop" >&2; exit 2 ;;
 esac
