@@ -80,8 +80,10 @@ def test_serve_assess_drain_on_sigterm_and_restart(image, tmp_path):
         try:
             ready = box.wait_ready()
             assert len(box.workers()) == 2, box.output()  # WORKERS from the environment
-            whoami = box.exec(["id", "-u"])
-            assert whoami.stdout.strip() == "10001", whoami
+            for pid in [box.server_pid(), *box.workers()]:  # the server and its workers run as the image's user
+                with open(f"/proc/{pid}/status") as status:
+                    uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
+                assert uids == ["10001"] * 4, (pid, uids)
 
             with httpx.Client(base_url=box.url, timeout=30) as http:
                 r = http.post("/v1/assessments", json=make_profile())
