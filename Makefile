@@ -17,7 +17,7 @@ run: $(STAMP)  ## serve on $(HOST):$(PORT) (127.0.0.1:8000) with SQLite in data/
 	$(BIN)/compliance-engine serve
 
 test: $(STAMP)  ## the whole suite; set TEST_DATABASE_URL to also run the API tests on PostgreSQL
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 check: $(STAMP)  ## validate rules/, compile it and run every rule's examples
 	$(BIN)/compliance-engine check rules/

@@ -170,5 +170,33 @@ def rulebase_doc(
     typer.echo(f"wrote {DOC_PATH}")
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The database named by DATABASE_URL: schema migrations (Alembic).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every schema migration to DATABASE_URL (`serve` also does this at start-up; safe to run concurrently)."""
+    from sqlalchemy.engine import make_url
+
+    from service.settings import get_settings
+    from service.store.db import migrate, normalise_url, revisions
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    url = normalise_url(settings.database_url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        before, _ = revisions(url)
+        migrate(url)
+        after, head = revisions(url)
+    except Exception as exc:  # noqa: BLE001 - a command-line report, not a traceback
+        _fail(f"cannot migrate {shown}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if after != head:
+        _fail(f"{shown} is at revision {after}, expected {head}")
+    typer.echo(f"{shown}: schema at revision {after} (head)"
+               + (f", upgraded from {before or 'an empty database'}" if before != after else ", already current"))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -7,13 +7,13 @@ from typing import Any
 from sqlmodel import select
 
 from .db import Database
-from .tables import AuditEvent
+from .tables import AuditEvent, actor_name
 
 
 def log(db: Database, *, actor: str, action: str, outcome: str, from_version: str | None = None,
         to_version: str | None = None, digest: str | None = None, detail: dict[str, Any] | None = None) -> None:
     with db.session() as session:
-        session.add(AuditEvent(actor=actor, action=action, outcome=outcome, from_version=from_version,
+        session.add(AuditEvent(actor=actor_name(actor), action=action, outcome=outcome, from_version=from_version,
                                to_version=to_version, digest=digest, detail=json.dumps(detail or {}, default=str)))
         session.commit()
 

@@ -35,7 +35,20 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_connection, _record):
+        # The tables hold UTC times in `timestamp without time zone` columns (as SQLite holds them).
+        # PostgreSQL converts an aware datetime to the *session* time zone when it stores one there,
+        # so a server or role whose TimeZone is, say, Asia/Shanghai would shift every time by 8 hours.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a SET inside a transaction would be undone by its rollback
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 def alembic_config(url: str) -> Config:
@@ -74,6 +87,20 @@ def migrate(url: str) -> None:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return
     command.upgrade(alembic_config(url), "head")
+
+
+def revisions(url: str) -> tuple[str | None, str | None]:
+    """(the database's current migration, the newest migration this code has)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision(), head
+    finally:
+        engine.dispose()
 
 
 class Database:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from .db import Database
-from .tables import Activation, RuleSetVersion, utcnow
+from .tables import Activation, RuleSetVersion, actor_name, utcnow
 
 NOTIFY_CHANNEL = "ruleset_activated"
 
@@ -41,7 +41,7 @@ def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, 
             count = session.exec(select(func.count()).select_from(RuleSetVersion)
                                  .where(RuleSetVersion.version.like(f"{day}-%"))).one()
             row = RuleSetVersion(version=f"{day}-{count + 1}", digest=digest, files=json.dumps(files, sort_keys=True),
-                                 rule_count=rule_count, report=json.dumps(report), created_by=actor)
+                                 rule_count=rule_count, report=json.dumps(report), created_by=actor_name(actor))
             session.add(row)
             try:
                 session.commit()
@@ -77,7 +77,7 @@ def activate(db: Database, row: RuleSetVersion, *, actor: str, reason: str) -> A
     """Make `row` the active version everywhere: one committed row; PostgreSQL listeners are notified."""
     with db.session() as session:
         current = session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
-        activation = Activation(version=row.version, digest=row.digest, activated_by=actor, reason=reason,
+        activation = Activation(version=row.version, digest=row.digest, activated_by=actor_name(actor), reason=reason,
                                 previous_version=current.version if current else None)
         session.add(activation)
         if db.url.startswith("postgresql"):

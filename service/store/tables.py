@@ -15,6 +15,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+ACTOR_LENGTH = 120  # who did it: a token's name, "startup", ...
+
+
+def actor_name(actor: str) -> str:
+    """An actor as the column holds it: PostgreSQL refuses a longer value where SQLite would keep it whole."""
+    return actor[:ACTOR_LENGTH]
+
+
 class RuleSetVersion(SQLModel, table=True):
     """A rule set stored whole (its files), content-addressed by digest."""
 
@@ -27,7 +35,7 @@ class RuleSetVersion(SQLModel, table=True):
     rule_count: int
     report: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
-    created_by: str = Field(max_length=120)
+    created_by: str = Field(max_length=ACTOR_LENGTH)
 
 
 class Activation(SQLModel, table=True):
@@ -40,7 +48,7 @@ class Activation(SQLModel, table=True):
     digest: str = Field(max_length=80)
     previous_version: str | None = Field(default=None, max_length=40)
     activated_at: dt.datetime = Field(default_factory=utcnow)
-    activated_by: str = Field(max_length=120)
+    activated_by: str = Field(max_length=ACTOR_LENGTH)
     reason: str = Field(max_length=20)
 
 
@@ -66,7 +74,7 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
-    actor: str = Field(max_length=120)
+    actor: str = Field(max_length=ACTOR_LENGTH)
     action: str = Field(max_length=20)
     outcome: str = Field(max_length=20)
     from_version: str | None = Field(default=None, max_length=40)
