@@ -44,7 +44,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000 \
     WORKERS=2 \
     RULES_DIR=/app/rules \
-    DATABASE_URL=sqlite:////data/compliance.db
+    DATABASE_URL=sqlite:////data/compliance.db \
+    DECISION_JOURNAL_DIR=/data/journal
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]

@@ -48,7 +48,7 @@ def startup(app: FastAPI) -> None:
     db = Database(settings.database_url)
     app.state.db = db
     app.state.rulesets = start_rulesets(settings, db)
-    app.state.journal = DecisionJournal(db, settings.decision_journal_dir, max_pending=settings.decision_buffer_max)
+    app.state.journal = DecisionJournal(db, settings.journal_dir(), max_pending=settings.decision_buffer_max)
     app.state.journal.start()
     app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds)
     app.state.follower.start()

@@ -42,12 +42,19 @@ class Settings(BaseSettings):
         1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
         "(PostgreSQL also notifies at once).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
-    decision_journal_dir: Path = Field(
-        REPO_ROOT / "data" / "journal",
-        description="Where each process journals assessments (fsync'ed) before they reach the database.")
+    decision_journal_dir: Path | None = Field(
+        None, description="Where each process journals assessments (fsync'ed) before they reach the database "
+        "(default: a journal folder beside an SQLite file, else data/journal in the repository).")
     decision_buffer_max: int = Field(
         10_000, ge=1, description="Assessments held in the journal while the database is unreachable; "
         "beyond it, recording requests get 503.")
+
+    def journal_dir(self) -> Path:
+        if self.decision_journal_dir is not None:
+            return self.decision_journal_dir
+        if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///:memory:":
+            return Path(self.database_url.removeprefix("sqlite:///")).parent / "journal"
+        return REPO_ROOT / "data" / "journal"
 
     def ensure_data_dir(self) -> None:
         """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""
