@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
+from service.answers import Answer, make
 from service.engine.assessment import Assessment, Obligation, RulesetRef
 from service.errors import ErrorItem, InvalidProfile, NotFound
 from service.profile.model import Profile, check_list_sizes
@@ -28,8 +28,20 @@ def new_id() -> str:
 
 @dataclass
 class Recorded:
-    assessment: Assessment
-    body: str  # the JSON text returned and recorded
+    """One assessment: its id, the answer it shares with identical evaluations, and the profile as stated."""
+
+    assessment_id: str
+    answer: Answer
+    stated_profile: str  # canonical JSON, with the as_of applied
+
+    @property
+    def body(self) -> str:
+        """The JSON text returned and recorded."""
+        return self.answer.body(self.assessment_id)
+
+    @property
+    def assessment(self) -> Assessment:
+        return self.answer.for_id(self.assessment_id)
 
 
 def check_profile(profile: Profile, max_items: int, prefix: str = "") -> None:
@@ -40,17 +52,23 @@ def check_profile(profile: Profile, max_items: int, prefix: str = "") -> None:
 
 
 def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorded:
-    assessment = loaded.compiled.evaluate(profile, new_id(), horizon_days=horizon_days)
-    return Recorded(assessment, assessment.model_dump_json())
+    """Evaluate, or reuse the answer of an identical evaluation under this rule-set version (it is deterministic)."""
+    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
+    key = (horizon_days, stated)
+    answer = loaded.answers.get(key)
+    if answer is None:
+        answer = make(loaded.compiled.evaluate(profile, "", horizon_days=horizon_days))
+        loaded.answers.put(key, answer)
+    return Recorded(new_id(), answer, stated)
 
 
-def record(journal: DecisionJournal, recorded: Recorded, profile: Profile) -> Future:
+def record(journal: DecisionJournal, recorded: Recorded) -> Future:
     """Queue the decision-log record; the future completes when it is durable (journal fsync'ed)."""
-    a = recorded.assessment
-    stated = profile.model_copy(update={"as_of": a.as_of}).model_dump_json(exclude_none=True)
-    return journal.submit({"id": a.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset.version,
-                           "ruleset_digest": a.ruleset.digest, "as_of": a.as_of.isoformat(), "profile": stated,
-                           "response": recorded.body})
+    a = recorded.answer.assessment
+    return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset.version,
+                           "ruleset_digest": a.ruleset.digest, "as_of": a.as_of.isoformat(),
+                           "profile": recorded.stated_profile, "body_sha": recorded.answer.sha},
+                          recorded.answer.template)
 
 
 def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:
@@ -66,7 +84,7 @@ def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
     row = decisions.read(db, assessment_id)
     if row is None:
         raise NotFound(f"no assessment {assessment_id!r}")
-    return row.response
+    return decisions.body(db, row)
 
 
 # --- comparing two profiles ------------------------------------------------------------------------
@@ -111,21 +129,21 @@ def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int) -> t
     with rulesets.lease() as loaded:
         base = evaluate(loaded, request.baseline)
         prop = evaluate(loaded, request.proposed)
-    before = {o.rule_id: o for o in base.assessment.obligations}
-    after = {o.rule_id: o for o in prop.assessment.obligations}
+    before = {o.rule_id: o for o in base.answer.assessment.obligations}
+    after = {o.rule_id: o for o in prop.answer.assessment.obligations}
     changed, unchanged = [], []
-    for o in prop.assessment.obligations:
+    for o in prop.answer.assessment.obligations:
         if o.rule_id in before:
             if _comparable(before[o.rule_id]) == _comparable(o):
                 unchanged.append(o)
             else:
                 changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
     return (Comparison(
-        ruleset=prop.assessment.ruleset,
-        baseline=AssessmentRef(assessment_id=base.assessment.assessment_id, as_of=base.assessment.as_of),
-        proposed=AssessmentRef(assessment_id=prop.assessment.assessment_id, as_of=prop.assessment.as_of),
-        added=[o for o in prop.assessment.obligations if o.rule_id not in before],
-        removed=[o for o in base.assessment.obligations if o.rule_id not in after],
+        ruleset=prop.answer.assessment.ruleset,
+        baseline=AssessmentRef(assessment_id=base.assessment_id, as_of=base.answer.assessment.as_of),
+        proposed=AssessmentRef(assessment_id=prop.assessment_id, as_of=prop.answer.assessment.as_of),
+        added=[o for o in prop.answer.assessment.obligations if o.rule_id not in before],
+        removed=[o for o in base.answer.assessment.obligations if o.rule_id not in after],
         changed=changed,
         unchanged=unchanged,
     ), [base, prop])

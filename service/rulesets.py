@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.answers import AnswerCache
 from service.engine.checks import prepare
 from service.engine.evaluate import CompiledRuleSet
 from service.errors import ErrorItem, InvalidRuleSet, NotFound, ServiceError, Unavailable
@@ -28,6 +29,7 @@ from service.store.db import Database
 from service.store.tables import RuleSetVersion
 
 log = logging.getLogger("service.rulesets")
+ANSWER_CACHE_BYTES = 64 * 1024 * 1024  # per served version: identical evaluations reuse the answer
 
 
 def settle_heap() -> None:
@@ -51,6 +53,7 @@ class Loaded:
     loaded_at: dt.datetime
     activated_by: str
     activated_at: dt.datetime | None
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(ANSWER_CACHE_BYTES))
     leases: int = 0
     retired: bool = False
 
@@ -181,8 +184,8 @@ class RuleSets:
         candidate = self._load(row, "preview")
         items, appearing, disappearing = [], {}, {}
         try:
-            for record in decisions.latest(self.db, limit):
-                before = {o["rule_id"]: o["kind"] for o in json.loads(record.response)["obligations"]}
+            for record, body in decisions.latest(self.db, limit):
+                before = {o["rule_id"]: o["kind"] for o in json.loads(body)["obligations"]}
                 item = {"assessment_id": record.id, "as_of": record.as_of.isoformat(),
                         "recorded_version": record.ruleset_version}
                 try:

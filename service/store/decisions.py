@@ -1,27 +1,12 @@
-"""The decision log: record an assessment as returned; read it back unchanged."""
+"""The decision log, read side: an assessment exactly as it was returned (writes go through journal.py)."""
 from __future__ import annotations
 
-import datetime as dt
+from sqlmodel import select
+
+from service.answers import render
 
 from .db import Database
-from .tables import AssessmentRecord
-
-
-def record(db: Database, *, assessment_id: str, kind: str, ruleset_version: str, ruleset_digest: str,
-           as_of: dt.date, profile_json: str, response_json: str) -> None:
-    with db.session() as session:
-        session.add(AssessmentRecord(
-            id=assessment_id, kind=kind, ruleset_version=ruleset_version, ruleset_digest=ruleset_digest,
-            as_of=as_of, profile=profile_json, response=response_json,
-        ))
-        session.commit()
-
-
-def record_many(db: Database, records: list[AssessmentRecord]) -> None:
-    """One transaction for a batch: all are recorded or none."""
-    with db.session() as session:
-        session.add_all(records)
-        session.commit()
+from .tables import AssessmentBody, AssessmentRecord
 
 
 def read(db: Database, assessment_id: str) -> AssessmentRecord | None:
@@ -29,12 +14,25 @@ def read(db: Database, assessment_id: str) -> AssessmentRecord | None:
         return session.get(AssessmentRecord, assessment_id)
 
 
-def latest(db: Database, limit: int) -> list[AssessmentRecord]:
-    from sqlmodel import select
-
+def body(db: Database, row: AssessmentRecord) -> str:
+    """The JSON text returned for the assessment, byte for byte."""
+    if row.response is not None:
+        return row.response
     with db.session() as session:
-        rows = session.exec(
+        stored = session.get(AssessmentBody, row.body_sha)
+    if stored is None:  # pragma: no cover - the journal writes the body before (or with) the row
+        raise LookupError(f"answer body {row.body_sha} of assessment {row.id} is missing")
+    return render(stored.template, row.id)
+
+
+def latest(db: Database, limit: int) -> list[tuple[AssessmentRecord, str]]:
+    """The newest assessments with their answers (for previews of a rule-set version)."""
+    with db.session() as session:
+        rows = list(session.exec(
             select(AssessmentRecord).where(AssessmentRecord.kind == "assessment")
             .order_by(AssessmentRecord.created_at.desc(), AssessmentRecord.id.desc()).limit(limit)
-        )
-        return list(rows)
+        ))
+        shas = {r.body_sha for r in rows if r.response is None}
+        bodies = {b.sha: b.template for b in session.exec(select(AssessmentBody).where(AssessmentBody.sha.in_(shas)))} \
+            if shas else {}
+    return [(r, r.response if r.response is not None else render(bodies[r.body_sha], r.id)) for r in rows]

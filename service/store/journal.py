@@ -1,7 +1,9 @@
 """The decision log's write path: durable before the answer, batched into the database after it.
 
 An assessment is answered 2xx only once its record is *durably queued*: appended to this
-process's journal file and fsync'ed. One writer thread fsyncs for every record that arrived
+process's journal file and fsync'ed. A record names its answer by the SHA-256 of the answer's
+template (service/answers.py); the template itself is written once per journal segment and
+stored once in the database, however many assessments share it. One writer thread fsyncs for every record that arrived
 meanwhile (group commit), so a request waits for one shared fsync, not one of its own. A
 second thread copies journaled records into the database in batches (inserts that skip ids
 already there), then drops journal segments whose records are all in the database.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+
+import orjson
 import logging
 import os
 import threading
@@ -27,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 
+from service.answers import render
 from service.errors import Unavailable
 
 from .db import Database
-from .tables import AssessmentRecord, utcnow
+from .tables import AssessmentBody, AssessmentRecord, utcnow
 
 log = logging.getLogger("service.journal")
 
@@ -46,6 +50,7 @@ class Segment:
     written: int = 0
     flushed: int = 0
     closed: bool = False
+    templates: set[str] = field(default_factory=set)  # answer templates this segment holds (by sha)
 
 
 @dataclass
@@ -55,10 +60,13 @@ class _Pending:
     done: Future = field(default_factory=Future)
 
 
+ROW_FIELDS = ("id", "kind", "ruleset_version", "ruleset_digest", "as_of", "profile", "created_at", "body_sha", "response")
+
+
 def _row(record: dict[str, Any]) -> dict[str, Any]:
     import datetime as dt
 
-    out = dict(record)
+    out = {k: record.get(k) for k in ROW_FIELDS}
     out["as_of"] = dt.date.fromisoformat(out["as_of"])
     out["created_at"] = dt.datetime.fromisoformat(out["created_at"])
     return out
@@ -74,7 +82,8 @@ class DecisionJournal:
         self._lock = threading.Condition()
         self._to_sync: list[_Pending] = []  # appended, not yet fsync'ed
         self._to_flush: list[_Pending] = []  # durable, not yet in the database
-        self._by_id: dict[str, str] = {}  # assessment id -> response (readable before the database has it)
+        self._by_id: dict[str, str] = {}  # assessment id -> answer sha (readable before the database has it)
+        self._templates: dict[str, list] = {}  # sha -> [template, records pending that use it]
         self._segment: Segment | None = None
         self._stopping = False
         self.flush_errors = 0
@@ -108,10 +117,11 @@ class DecisionJournal:
         with self._lock:
             return len(self._to_sync) + len(self._to_flush)
 
-    def submit(self, record: dict[str, Any]) -> Future:
-        """Queue a record; the future completes once it is durable on disk (raises Unavailable when full)."""
+    def submit(self, record: dict[str, Any], template: str) -> Future:
+        """Queue a record (its answer: `template`, named by record["body_sha"]); the future completes once it
+        is durable on disk. Raises Unavailable when the buffer is full."""
         record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        sha = record["body_sha"]
         with self._lock:
             if self._stopping:
                 raise Unavailable("the service is shutting down; the assessment was not recorded")
@@ -119,11 +129,17 @@ class DecisionJournal:
                 raise Unavailable(f"the decision log cannot reach the database and holds {self.max_pending} "
                                   "unrecorded assessments; retry later", headers={"Retry-After": "5"})
             segment = self._current_segment()
-            segment.handle.write(line)
+            line = dict(record)
+            if sha not in segment.templates:  # each segment carries every template its records need
+                line["template"] = template
+                segment.templates.add(sha)
+            segment.handle.write(orjson.dumps(line).decode("utf-8") + "\n")
             segment.written += 1
             pending = _Pending(record, segment)
             self._to_sync.append(pending)
-            self._by_id[record["id"]] = record["response"]
+            self._by_id[record["id"]] = sha
+            entry = self._templates.setdefault(sha, [template, 0])
+            entry[1] += 1
             self._lock.notify_all()
         return pending.done
 
@@ -137,8 +153,19 @@ class DecisionJournal:
         return self.pending == 0
 
     def read(self, assessment_id: str) -> str | None:
+        """The answer of an assessment not yet in the database, or None."""
         with self._lock:
-            return self._by_id.get(assessment_id)
+            sha = self._by_id.get(assessment_id)
+            return render(self._templates[sha][0], assessment_id) if sha is not None else None
+
+    def _forget(self, record: dict[str, Any]) -> None:
+        """Under the lock: a record is in the database (or will never be): drop what served it from memory."""
+        self._by_id.pop(record["id"], None)
+        entry = self._templates.get(record["body_sha"])
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._templates[record["body_sha"]]
 
     # --- threads -------------------------------------------------------------------------------
     def _current_segment(self) -> Segment:
@@ -169,7 +196,7 @@ class DecisionJournal:
             except OSError as exc:  # disk full or gone: the records are not durable, say so
                 with self._lock:
                     for p in batch:
-                        self._by_id.pop(p.record["id"], None)
+                        self._forget(p.record)
                 for p in batch:
                     p.done.set_exception(Unavailable(f"the decision log could not write to disk: {exc.strerror}"))
                 continue
@@ -190,8 +217,9 @@ class DecisionJournal:
                 if not self._to_flush:
                     return
                 batch = self._to_flush[: self.batch]
+                templates = {p.record["body_sha"]: self._templates[p.record["body_sha"]][0] for p in batch}
             try:
-                self._insert([p.record for p in batch])
+                self._insert([p.record for p in batch], templates)
             except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep the records, retry
                 self.flush_errors += 1
                 self.last_flush_error = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -206,26 +234,31 @@ class DecisionJournal:
             with self._lock:
                 del self._to_flush[: len(batch)]
                 for p in batch:
-                    self._by_id.pop(p.record["id"], None)
+                    self._forget(p.record)
                     p.segment.flushed += 1
                 for segment in {id(p.segment): p.segment for p in batch}.values():
                     if segment.closed and segment.flushed >= segment.written:
                         self._retire(segment)
 
     # --- the database --------------------------------------------------------------------------
-    def _insert(self, records: list[dict[str, Any]]) -> None:
-        """Insert, skipping ids the database already has (a replay after a crash may repeat some)."""
+    def _insert(self, records: list[dict[str, Any]], templates: dict[str, str]) -> None:
+        """Insert answer bodies the database lacks, then the records it lacks (a replay may repeat some), in
+        one transaction."""
         rows = [_row(r) for r in records]
         table = AssessmentRecord.__table__
+        bodies = AssessmentBody.__table__
         with self.db.engine.begin() as conn:
+            shas = {r["body_sha"] for r in rows if r["body_sha"]}
+            if shas:
+                stored = set(conn.execute(select(bodies.c.sha).where(bodies.c.sha.in_(shas))).scalars())
+                missing = [{"sha": sha, "template": templates[sha]} for sha in shas - stored]
+                if missing:
+                    conn.execute(insert(bodies), missing)
             ids = [r["id"] for r in rows]
             existing = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
             fresh = [r for r in rows if r["id"] not in existing]
             if fresh:
-                try:
-                    conn.execute(insert(table), fresh)
-                except IntegrityError:  # pragma: no cover - a concurrent replay of the same segment
-                    raise
+                conn.execute(insert(table), fresh)
 
     # --- segments ------------------------------------------------------------------------------
     def _retire(self, segment: Segment) -> None:
@@ -258,17 +291,23 @@ class DecisionJournal:
                 handle.close()  # a live process owns it
                 continue
             records = []
+            templates: dict[str, str] = {}
             for line in handle:
                 line = line.strip()
                 if not line:
                     continue
                 try:
-                    records.append(json.loads(line))
+                    record = json.loads(line)
                 except ValueError:
                     log.warning("skipping a torn last line in %s", path)  # a crash mid-write: never acknowledged
+                    continue
+                template = record.pop("template", None)
+                if template is not None:
+                    templates[record["body_sha"]] = template
+                records.append(record)
             try:
                 for i in range(0, len(records), self.batch):
-                    self._insert(records[i:i + self.batch])
+                    self._insert(records[i:i + self.batch], templates)
             except Exception as exc:  # noqa: BLE001 - keep it for the next start
                 log.warning("cannot replay %s yet (%s); keeping it", path, type(exc).__name__)
                 handle.close()

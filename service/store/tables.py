@@ -64,7 +64,17 @@ class AssessmentRecord(SQLModel, table=True):
     ruleset_digest: str = Field(max_length=80)
     as_of: dt.date
     profile: str = Field(sa_column=Column(Text, nullable=False))
-    response: str = Field(sa_column=Column(Text, nullable=False))
+    response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # rows before 0002
+    body_sha: str | None = Field(default=None, max_length=64)  # the answer: assessment_body.template
+
+
+class AssessmentBody(SQLModel, table=True):
+    """One answer body per distinct answer (the JSON with an empty assessment id), shared by its assessments."""
+
+    __tablename__ = "assessment_body"
+
+    sha: str = Field(primary_key=True, max_length=64)
+    template: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class AuditEvent(SQLModel, table=True):

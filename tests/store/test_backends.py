@@ -6,16 +6,30 @@ without time zone by the session's time zone, and refuses a string longer than i
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 import os
 import subprocess
 
 from sqlalchemy import create_engine, inspect, text
 
+from service.store.journal import DecisionJournal
 from service.store import audit, decisions
 from service.store import rulesets as store
 from service.store.db import Database, normalise_url, revisions
 from service.store.tables import ACTOR_LENGTH
 from tests.integration.servers import BIN
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from service.store.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+HEAD = _head()
 
 TABLES = {"alembic_version", "assessment", "audit_event", "ruleset_activation", "ruleset_version"}
 
@@ -36,7 +50,7 @@ def test_db_upgrade_migrates_a_fresh_database_then_finds_it_current(database_url
     assert revisions(database_url)[0] is None  # a fresh database
     first = upgrade(database_url)
     assert first.returncode == 0, first.stderr
-    assert "schema at revision 0001 (head), upgraded from an empty database" in first.stdout
+    assert f"schema at revision {HEAD} (head), upgraded from an empty database" in first.stdout
     assert "compliance-test@" not in first.stdout  # the password is not printed
     engine = create_engine(normalise_url(database_url))
     try:
@@ -45,7 +59,7 @@ def test_db_upgrade_migrates_a_fresh_database_then_finds_it_current(database_url
         engine.dispose()
     again = upgrade(database_url)
     assert again.returncode == 0 and "already current" in again.stdout, again.stdout + again.stderr
-    assert revisions(database_url) == ("0001", "0001")
+    assert revisions(database_url) == (HEAD, HEAD)
 
 
 def test_db_upgrade_reports_an_unreachable_database():
@@ -70,8 +84,13 @@ def test_times_are_utc_whatever_the_session_time_zone(database_url):
                 assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
         before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         audit.log(db, actor="tz-test", action="upload", outcome="ok")
-        decisions.record(db, assessment_id="01TZTEST0000000000000000AA", kind="assessment", ruleset_version="v",
-                         ruleset_digest="d", as_of=dt.date(2020, 10, 1), profile_json="{}", response_json="{}")
+        journal = DecisionJournal(db, Path(tempfile.mkdtemp(prefix="journal-")))
+        journal.start()
+        journal.submit({"id": "01TZTEST0000000000000000AA", "kind": "assessment", "ruleset_version": "v",
+                        "ruleset_digest": "d", "as_of": "2020-10-01", "profile": "{}", "body_sha": "0" * 64},
+                       '{"assessment_id":""}').result(timeout=10)
+        assert journal.wait_flushed()
+        journal.stop()
         row, _ = store.store(db, files={"a.yaml": "[]"}, digest="sha256:tz-test", rule_count=0, report={},
                              actor="tz-test")
         activation = store.activate(db, row, actor="tz-test", reason="activate")

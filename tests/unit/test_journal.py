@@ -11,12 +11,30 @@ from sqlmodel import select
 from service.errors import Unavailable
 from service.store.db import Database
 from service.store.journal import DecisionJournal
-from service.store.tables import AssessmentRecord
+from service.store.tables import AssessmentBody, AssessmentRecord
+
+
+TEMPLATES = {n: '{"assessment_id":"","n":%d}' % n for n in range(3)}
+
+
+def sha(n: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(TEMPLATES[n].encode()).hexdigest()
 
 
 def record(i: int) -> dict:
+    """Records sharing three answers, as identical evaluations do."""
     return {"id": f"01TEST{i:020d}", "kind": "assessment", "ruleset_version": "v", "ruleset_digest": "d",
-            "as_of": "2020-10-01", "profile": "{}", "response": json.dumps({"n": i})}
+            "as_of": "2020-10-01", "profile": "{}", "body_sha": sha(i % 3)}
+
+
+def submit(journal, i: int):
+    return journal.submit(record(i), TEMPLATES[i % 3])
+
+
+def body(i: int) -> str:
+    return TEMPLATES[i % 3].replace('"assessment_id":""', f'"assessment_id":"{record(i)["id"]}"')
 
 
 @pytest.fixture
@@ -35,7 +53,7 @@ def rows(db: Database) -> int:
 def test_records_are_durable_before_acknowledged_and_reach_the_database(db, tmp_path):
     journal = DecisionJournal(db, tmp_path / "journal")
     journal.start()
-    futures = [journal.submit(record(i)) for i in range(300)]
+    futures = [submit(journal, i) for i in range(300)]
     for f in futures:
         f.result(timeout=5)
     # acknowledged means on disk: every record is in a journal file or already in the database
@@ -44,6 +62,11 @@ def test_records_are_durable_before_acknowledged_and_reach_the_database(db, tmp_
     assert journal.wait_flushed()
     assert rows(db) == 300
     assert journal.read(record(5)["id"]) is None  # served by the database from now on
+    from service.store import decisions
+
+    assert decisions.body(db, decisions.read(db, record(5)["id"])) == body(5)
+    with db.session() as session:  # three distinct answers are stored once each
+        assert session.exec(select(func.count()).select_from(AssessmentBody)).one() == 3
     journal.stop()
     assert list((tmp_path / "journal").glob("*.jsonl")) == []
 
@@ -54,14 +77,14 @@ def test_pending_records_are_readable_before_they_reach_the_database(db, tmp_pat
     blocked = threading.Event()
     original = journal._insert
 
-    def slow_insert(records):
+    def slow_insert(records, templates):
         blocked.wait(5)
-        return original(records)
+        return original(records, templates)
 
     journal._insert = slow_insert
     journal.start()
-    journal.submit(record(1)).result(timeout=5)
-    assert journal.read(record(1)["id"]) == record(1)["response"]
+    submit(journal, 1).result(timeout=5)
+    assert journal.read(record(1)["id"]) == body(1)
     blocked.set()
     assert journal.wait_flushed()
     journal.stop()
@@ -73,32 +96,32 @@ def test_database_down_buffers_then_refuses_then_recovers(db, tmp_path):
     down.set()
     original = journal._insert
 
-    def flaky_insert(records):
+    def flaky_insert(records, templates):
         if down.is_set():
             raise ConnectionError("database unreachable")
-        return original(records)
+        return original(records, templates)
 
     journal._insert = flaky_insert
     journal.start()
     for i in range(50):
-        journal.submit(record(i)).result(timeout=5)
+        submit(journal, i).result(timeout=5)
     with pytest.raises(Unavailable):
-        journal.submit(record(99))
+        submit(journal, 99)
     assert rows(db) == 0 and journal.pending == 50 and journal.last_flush_error
     down.clear()
     assert journal.wait_flushed(15)
     assert rows(db) == 50
-    journal.submit(record(100)).result(timeout=5)
+    submit(journal, 100).result(timeout=5)
     journal.stop()
     assert rows(db) == 51
 
 
 def test_a_crash_leaves_the_journal_for_the_next_start(db, tmp_path):
     first = DecisionJournal(db, tmp_path / "journal")
-    first._insert = lambda records: (_ for _ in ()).throw(ConnectionError("down"))  # never reaches the database
+    first._insert = lambda records, templates: (_ for _ in ()).throw(ConnectionError("down"))  # never reaches the db
     first.start()
     for i in range(20):
-        first.submit(record(i)).result(timeout=5)
+        submit(first, i).result(timeout=5)
     # the process dies: its file lock goes with it (simulated by closing the file without flushing to the db)
     first._stopping = True
     with first._lock:
@@ -114,10 +137,14 @@ def test_a_crash_leaves_the_journal_for_the_next_start(db, tmp_path):
 
 def test_replay_skips_records_already_in_the_database(db, tmp_path):
     (tmp_path / "journal").mkdir()
-    lines = [json.dumps({**record(i), "created_at": "2020-10-01T00:00:00+00:00"}) for i in range(5)]
+    lines = [json.dumps({**record(i), "created_at": "2020-10-01T00:00:00+00:00",
+                         **({"template": TEMPLATES[i % 3]} if i < 3 else {})}) for i in range(5)]
     (tmp_path / "journal" / "decisions-1-dead.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:30])
     journal = DecisionJournal(db, tmp_path / "journal")
-    journal._insert(json.loads(x) for x in lines[:2])
+    journal._insert([json.loads(x) for x in lines[:2]], TEMPLATES and {sha(n): TEMPLATES[n] for n in range(3)})
     journal.start()
     assert rows(db) == 5  # two were there, three replayed, and the torn last line (never acknowledged) skipped
+    from service.store import decisions
+
+    assert decisions.body(db, decisions.read(db, record(4)["id"])) == body(4)
     journal.stop()

@@ -30,11 +30,10 @@ async def create_assessment(profile: Profile, rulesets: RuleSetsDep, journal: Jo
                             _: Evaluator, record: bool = RECORD) -> Response:
     recorded = assessments.assess(rulesets, profile, settings.max_list_items)
     if record:
-        await asyncio.wrap_future(assessments.record(journal, recorded, profile))
-    a = recorded.assessment
-    headers = {"X-Ruleset-Version": a.ruleset.version}
+        await asyncio.wrap_future(assessments.record(journal, recorded))
+    headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
     if record:
-        headers["Location"] = f"/v1/assessments/{a.assessment_id}"
+        headers["Location"] = f"/v1/assessments/{recorded.assessment_id}"
     return Response(recorded.body, status_code=201 if record else 200, media_type="application/json", headers=headers)
 
 
@@ -51,7 +50,6 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
                   settings: SettingsDep, _: Evaluator, record: bool = RECORD) -> assessments.Comparison:
     comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
     if record:
-        futures = [assessments.record(journal, side, profile)
-                   for side, profile in zip(sides, (request.baseline, request.proposed))]
+        futures = [assessments.record(journal, side) for side in sides]
         await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
     return comparison

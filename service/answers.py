@@ -1,0 +1,78 @@
+"""Answers as JSON text: one body per distinct answer, the assessment id spliced in.
+
+Evaluation is deterministic: the same profile under the same rule-set version gives the same
+answer but for its assessment id. So the JSON is rendered once into a *template* (the body with
+an empty id), identified by its SHA-256, cached per process, and stored once in the decision
+log; each assessment is the template with its own id put back, byte for byte as returned.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from service.engine.assessment import Assessment
+
+PREFIX = '{"assessment_id":"'
+ID_SLOT = len(PREFIX)
+
+
+@dataclass(frozen=True)
+class Answer:
+    assessment: Assessment  # its assessment_id is "" (the template's)
+    template: str  # the JSON with "assessment_id":""
+    sha: str  # sha256 of the template
+
+    def body(self, assessment_id: str) -> str:
+        return render(self.template, assessment_id)
+
+    def for_id(self, assessment_id: str) -> Assessment:
+        return self.assessment.model_copy(update={"assessment_id": assessment_id})
+
+
+def render(template: str, assessment_id: str) -> str:
+    return template[:ID_SLOT] + assessment_id + template[ID_SLOT:]
+
+
+def make(assessment: Assessment) -> Answer:
+    """An assessment (with any id) -> its answer template."""
+    blank = assessment.model_copy(update={"assessment_id": ""})
+    template = blank.model_dump_json()
+    assert template.startswith(PREFIX + '"'), "assessment_id must be the first field of the answer"
+    return Answer(blank, template, hashlib.sha256(template.encode("utf-8")).hexdigest())
+
+
+class AnswerCache:
+    """Answers by (rule-set digest, canonical profile, horizon), least recently used out, bounded in bytes."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> Answer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return answer
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        size = len(answer.template) + len(key[1])
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                old_key, old = self._items.popitem(last=False)
+                self._bytes -= len(old.template) + len(old_key[1])
