@@ -23,9 +23,13 @@ class Answer:
     assessment: Assessment  # its assessment_id is "" (the template's)
     template: str  # the JSON with "assessment_id":""
     sha: str  # sha256 of the template
+    encoded: bytes  # the template as UTF-8, split around the id, so a response needs no encoding
 
     def body(self, assessment_id: str) -> str:
         return render(self.template, assessment_id)
+
+    def body_bytes(self, assessment_id: str) -> bytes:
+        return self.encoded[:ID_SLOT] + assessment_id.encode("ascii") + self.encoded[ID_SLOT:]
 
     def for_id(self, assessment_id: str) -> Assessment:
         return self.assessment.model_copy(update={"assessment_id": assessment_id})
@@ -40,7 +44,8 @@ def make(assessment: Assessment) -> Answer:
     blank = assessment.model_copy(update={"assessment_id": ""})
     template = blank.model_dump_json()
     assert template.startswith(PREFIX + '"'), "assessment_id must be the first field of the answer"
-    return Answer(blank, template, hashlib.sha256(template.encode("utf-8")).hexdigest())
+    encoded = template.encode("utf-8")
+    return Answer(blank, template, hashlib.sha256(encoded).hexdigest(), encoded)
 
 
 class AnswerCache:

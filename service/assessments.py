@@ -6,8 +6,8 @@ gives exactly what was first returned.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
@@ -62,13 +62,13 @@ def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorde
     return Recorded(new_id(), answer, stated)
 
 
-def record(journal: DecisionJournal, recorded: Recorded) -> Future:
-    """Queue the decision-log record; the future completes when it is durable (journal fsync'ed)."""
+def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:
+    """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
     a = recorded.answer.assessment
     return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset.version,
                            "ruleset_digest": a.ruleset.digest, "as_of": a.as_of.isoformat(),
                            "profile": recorded.stated_profile, "body_sha": recorded.answer.sha},
-                          recorded.answer.template)
+                          recorded.answer.template, loop)
 
 
 def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:

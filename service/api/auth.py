@@ -94,29 +94,37 @@ def _principal(request: Request) -> Principal:
 def requires(role: str, setting: str | None = None):
     """A dependency: the caller needs `role` (or, when `setting` is false in the settings, nothing)."""
 
-    def check(request: Request) -> Principal:
-        try:
-            principal = _principal(request)
-            if setting is not None and not getattr(request.app.state.settings, setting):
-                return principal
-            if principal is ANONYMOUS:
-                raise Unauthorized(f"this endpoint needs a bearer token with the {role} role",
-                                   [ErrorItem(path="headers.authorization", message="missing")], headers=CHALLENGE)
-            if not principal.allows(role):
-                raise Forbidden(f"this endpoint needs the {role} role; the token has {principal.role}",
-                                [ErrorItem(path="headers.authorization", message=f"role {principal.role} is not enough")],
-                                actor=principal.actor)
-            return principal
-        except (Unauthorized, Forbidden) as exc:
-            if role == "operator":  # refused attempts to change rule sets are part of the audit trail
-                from service.store import audit
-
-                audit.log(request.app.state.db, actor=getattr(exc, "actor", None) or "anonymous",
-                          action=f"{request.method} {request.url.path}"[:20], outcome=type(exc).__name__.lower(),
-                          detail={"path": request.url.path, "method": request.method, "detail": exc.detail})
-            raise
+    async def check(request: Request) -> Principal:  # async: FastAPI runs sync dependencies on a thread
+        return await authorize(request, role, setting)
 
     return check
+
+
+async def authorize(request: Request, role: str, setting: str | None = None) -> Principal:
+    """The check behind `requires`, callable directly where a dependency costs too much (the hot path)."""
+    try:
+        principal = _principal(request)
+        if setting is not None and not getattr(request.app.state.settings, setting):
+            return principal
+        if principal is ANONYMOUS:
+            raise Unauthorized(f"this endpoint needs a bearer token with the {role} role",
+                               [ErrorItem(path="headers.authorization", message="missing")], headers=CHALLENGE)
+        if not principal.allows(role):
+            raise Forbidden(f"this endpoint needs the {role} role; the token has {principal.role}",
+                            [ErrorItem(path="headers.authorization", message=f"role {principal.role} is not enough")],
+                            actor=principal.actor)
+        return principal
+    except (Unauthorized, Forbidden) as exc:
+        if role == "operator":  # refused attempts to change rule sets are part of the audit trail
+            from fastapi.concurrency import run_in_threadpool
+
+            from service.store import audit
+
+            await run_in_threadpool(
+                audit.log, request.app.state.db, actor=getattr(exc, "actor", None) or "anonymous",
+                action=f"{request.method} {request.url.path}"[:20], outcome=type(exc).__name__.lower(),
+                detail={"path": request.url.path, "method": request.method, "detail": exc.detail})
+        raise
 
 
 Operator = Annotated[Principal, Depends(requires("operator"))]

@@ -11,19 +11,19 @@ from service.store.db import Database
 from service.store.journal import DecisionJournal
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_rulesets(request: Request) -> RuleSets:
+async def get_rulesets(request: Request) -> RuleSets:
     return request.app.state.rulesets
 
 
-def get_journal(request: Request) -> DecisionJournal:
+async def get_journal(request: Request) -> DecisionJournal:
     return request.app.state.journal
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import func
@@ -77,9 +78,9 @@ def test_pending_records_are_readable_before_they_reach_the_database(db, tmp_pat
     blocked = threading.Event()
     original = journal._insert
 
-    def slow_insert(records, templates):
+    def slow_insert(records, templates, replay=False):
         blocked.wait(5)
-        return original(records, templates)
+        return original(records, templates, replay)
 
     journal._insert = slow_insert
     journal.start()
@@ -96,10 +97,10 @@ def test_database_down_buffers_then_refuses_then_recovers(db, tmp_path):
     down.set()
     original = journal._insert
 
-    def flaky_insert(records, templates):
+    def flaky_insert(records, templates, replay=False):
         if down.is_set():
             raise ConnectionError("database unreachable")
-        return original(records, templates)
+        return original(records, templates, replay)
 
     journal._insert = flaky_insert
     journal.start()
@@ -107,6 +108,9 @@ def test_database_down_buffers_then_refuses_then_recovers(db, tmp_path):
         submit(journal, i).result(timeout=5)
     with pytest.raises(Unavailable):
         submit(journal, 99)
+    deadline = time.monotonic() + 5
+    while journal.last_flush_error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert rows(db) == 0 and journal.pending == 50 and journal.last_flush_error
     down.clear()
     assert journal.wait_flushed(15)
@@ -118,14 +122,15 @@ def test_database_down_buffers_then_refuses_then_recovers(db, tmp_path):
 
 def test_a_crash_leaves_the_journal_for_the_next_start(db, tmp_path):
     first = DecisionJournal(db, tmp_path / "journal")
-    first._insert = lambda records, templates: (_ for _ in ()).throw(ConnectionError("down"))  # never reaches the db
+    first._insert = lambda records, templates, replay=False: (_ for _ in ()).throw(ConnectionError("down"))  # never reaches the db
     first.start()
     for i in range(20):
         submit(first, i).result(timeout=5)
     # the process dies: its file lock goes with it (simulated by closing the file without flushing to the db)
     first._stopping = True
     with first._lock:
-        first._lock.notify_all()
+        first._sync_cv.notify_all()
+        first._flush_cv.notify_all()
     first._segment.handle.close()
     assert rows(db) == 0
     second = DecisionJournal(db, tmp_path / "journal")
