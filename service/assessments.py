@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from ulid import ULID
 
+from service import metrics
 from service.answers import Answer, make
 from service.engine.assessment import Assessment, Obligation, RulesetRef
 from service.errors import ErrorItem, InvalidProfile, NotFound
@@ -20,6 +21,10 @@ from service.rulesets import Loaded, RuleSets
 from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
+
+
+EVALUATED = metrics.EVALUATIONS.labels("evaluated")
+REUSED = metrics.EVALUATIONS.labels("reused")
 
 
 def new_id() -> str:
@@ -59,6 +64,10 @@ def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorde
     if answer is None:
         answer = make(loaded.compiled.evaluate(profile, "", horizon_days=horizon_days))
         loaded.answers.put(key, answer)
+        EVALUATED.inc()
+    else:
+        REUSED.inc()
+    metrics.HITS.hit(answer)
     return Recorded(new_id(), answer, stated)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,8 +31,12 @@ def serve(
 ) -> None:
     """Run the HTTP API. RULES_DIR is checked and activated first: a broken rule file stops start-up."""
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from service import logs
+    from service.engine.checks import prepare
     from service.errors import InvalidRuleSet
+    from service.rulebase.loading import from_directory
     from service.rulesets import RuleSets
     from service.settings import get_settings
     from service.store import rulesets as store
@@ -39,6 +44,7 @@ def serve(
 
     settings = get_settings()
     settings.ensure_data_dir()
+    log_config = logs.configure(settings.log_level, settings.log_format)
     db = Database(settings.database_url)
     try:
         db.migrate()
@@ -51,13 +57,46 @@ def serve(
         os.environ["RULESET_ON_START"] = "database"
     except InvalidRuleSet as exc:
         _fail(f"refusing to start: {exc}")
+    except SQLAlchemyError as exc:
+        # the database is down: still refuse broken rules, then let the workers serve RULES_DIR until it answers
+        try:
+            compiled, _ = prepare(from_directory(settings.rules_dir), "check")
+            compiled.close()
+        except InvalidRuleSet as invalid:
+            _fail(f"refusing to start: {invalid}")
+        typer.echo(f"database unreachable ({type(exc).__name__}); serving {settings.rules_dir} until it answers",
+                   err=True)
     finally:
         db.dispose()
+    # metrics from every worker process, aggregated at /metrics (a fresh folder per server)
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(_fresh_metrics_dir(settings.metrics_dir()))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     uvicorn.run(
         "service.main:create_app", factory=True,
         host=host or settings.host, port=port or settings.port, workers=workers or settings.workers,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=20,
+        log_level=settings.log_level.lower(), log_config=log_config, access_log=False, timeout_graceful_shutdown=20,
     )
+
+
+def _fresh_metrics_dir(path: Path) -> Path:
+    """`path` (named by this server's pid), after removing the folders of servers no longer running."""
+    if path.parent.is_dir():
+        for old in path.parent.iterdir():
+            if old.name.isdigit() and old != path and not _alive(int(old.name)):
+                shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @app.command()

@@ -5,8 +5,12 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import SQLAlchemyError
 
+from service import metrics
 from service.api import problems
+from service.api.observability import RequestContext
 from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
 from service.api.routes import assessments, health, rules, rulesets
@@ -30,15 +34,15 @@ trigger, each citing the instrument and the passage it comes from.
 
 
 def start_rulesets(settings: Settings, db: Database) -> RuleSets:
-    """Migrate, then serve the active rule set (loading RULES_DIR first in `disk` mode)."""
-    db.migrate()
+    """Serve the active rule set. With the database down, serve RULES_DIR (checked in full) until it answers:
+    the service starts, /readyz says why, and evaluation answers. Broken rule files stop start-up."""
     rulesets = RuleSets(db, settings.rules_dir)
-    if settings.ruleset_on_start == "disk":
-        rulesets.sync_rules_dir(actor="startup")
-    rulesets.refresh()
-    if rulesets.current is None:  # database mode on an empty database
-        rulesets.sync_rules_dir(actor="startup")
-        rulesets.refresh()
+    try:
+        rulesets.start(settings.ruleset_on_start)
+    except (SQLAlchemyError, OSError) as exc:
+        reason = f"database unreachable at start-up ({type(exc).__name__})"
+        log.error("%s; serving %s until it answers", reason, settings.rules_dir)
+        rulesets.serve_local(reason)
     return rulesets
 
 
@@ -50,13 +54,26 @@ def startup(app: FastAPI) -> None:
     app.state.rulesets = start_rulesets(settings, db)
     app.state.journal = DecisionJournal(db, settings.journal_dir(), max_pending=settings.decision_buffer_max)
     app.state.journal.start()
-    app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds)
+    app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds, settings.ruleset_on_start)
     app.state.follower.start()
+    app.state.ticker = metrics.Ticker(lambda: sample(app))
+    app.state.ticker.start()
+
+
+def sample(app: FastAPI) -> None:
+    """The gauges only this process knows: its decision-log queue and whether it reaches the database."""
+    journal, health = app.state.journal, app.state.rulesets.health
+    metrics.QUEUE.set(journal.pending)
+    metrics.FLUSH_ERRORS.set(journal.flush_errors)
+    metrics.WRITE_ERRORS.set(journal.write_errors)
+    metrics.DEAD_LETTERS.set(journal.dead_letters)
+    metrics.DATABASE_UP.set(0 if health.database_error or journal.last_flush_error else 1)
 
 
 def shutdown(app: FastAPI) -> None:
     """After uvicorn has drained in-flight requests: flush the decision log, stop following, free the engine."""
     app.state.journal.stop()
+    app.state.ticker.stop()
     app.state.follower.stop()
     app.state.rulesets.close()
     app.state.db.dispose()
@@ -79,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes})
+    if settings.cors_origins:  # off unless origins are configured
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                           expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location"])
+    app.add_middleware(RequestContext, access_log=settings.access_log)  # outermost: every answer gets its id
     app.include_router(assessments.router)
     app.include_router(rules.router)
     app.include_router(rulesets.router)

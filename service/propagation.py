@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from service.rulesets import RuleSets
 from service.store.rulesets import NOTIFY_CHANNEL
 
@@ -17,9 +19,10 @@ log = logging.getLogger("service.propagation")
 
 
 class Follower:
-    def __init__(self, rulesets: RuleSets, interval: float):
+    def __init__(self, rulesets: RuleSets, interval: float, mode: str = "database"):
         self.rulesets = rulesets
         self.interval = interval
+        self.mode = mode  # RULESET_ON_START, to finish a start-up the database missed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = False
@@ -34,8 +37,19 @@ class Follower:
             self._thread.join(timeout=5)
 
     def _check(self) -> None:
+        health = self.rulesets.health
         try:
-            self.rulesets.refresh()
+            if not health.started:  # the database was down at start-up: finish starting once it answers
+                self.rulesets.start(self.mode)
+                log.info("database reachable: rule set %s from the database", self.rulesets.current.version)
+            else:
+                self.rulesets.refresh()
+            health.database_error = None
+        except SQLAlchemyError as exc:
+            if health.database_error is None:
+                log.warning("database unreachable (%s); serving %s and retrying", type(exc).__name__,
+                            self.rulesets.current.version if self.rulesets.current else "nothing")
+            health.database_error = f"database unreachable ({type(exc).__name__})"
         except Exception:  # noqa: BLE001 - a follower that dies would leave the process behind for good
             log.exception("checking the active rule-set version failed; retrying")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.answers import AnswerCache
+from service import metrics
 from service.engine.checks import prepare
 from service.engine.evaluate import CompiledRuleSet
 from service.errors import ErrorItem, InvalidRuleSet, NotFound, ServiceError, Unavailable
@@ -68,6 +69,8 @@ class Health:
     failed_version: str | None = None
     failures: int = 0
     activations: dict[str, int] = field(default_factory=dict)
+    database_error: str | None = None  # set while the database does not answer
+    started: bool = True  # False while serving RULES_DIR locally because the database was down at start-up
 
 
 class RuleSets:
@@ -109,6 +112,7 @@ class RuleSets:
                 old.retired = True
         if release:
             old.compiled.close()
+        metrics.set_active(loaded.version, loaded.digest)
         settle_heap()
         log.info("serving rule set %s (%s, %d rules)", loaded.version, loaded.digest[:19], loaded.rule_count)
 
@@ -169,6 +173,7 @@ class RuleSets:
             loaded.activated_at = activation.activated_at
             self._install(loaded)
         self.health.activations[reason] = self.health.activations.get(reason, 0) + 1
+        metrics.ACTIVATIONS.labels(reason, "ok").inc()
         audit.log(self.db, actor=actor, action=reason, outcome="ok", to_version=row.version,
                   from_version=activation.previous_version, digest=row.digest)
         return loaded
@@ -247,6 +252,7 @@ class RuleSets:
                 self.health.last_error = f"cannot load version {row.version}: {exc.detail}"
                 self.health.failed_version = row.version
                 self.health.failures += 1
+                metrics.LOAD_FAILURES.inc()
                 log.error("%s; still serving %s", self.health.last_error, current.version if current else "nothing")
                 return False
             loaded.activated_at = activation.activated_at
@@ -254,6 +260,34 @@ class RuleSets:
             self.health.last_error = None
             self.health.failed_version = None
             return True
+
+    def start(self, mode: str) -> None:
+        """Migrate, then serve the active version (loading RULES_DIR first in `disk` mode, or when none is active).
+        Raises InvalidRuleSet for broken files, and the database's own errors when it does not answer."""
+        self.db.migrate()
+        if mode == "disk":
+            self.sync_rules_dir(actor="startup")
+        self.refresh()
+        if self._current is None or not self.health.started and store.active(self.db) is None:
+            self.sync_rules_dir(actor="startup")
+            self.refresh()
+        self.health.started = True
+        self.health.database_error = None
+
+    def serve_local(self, reason: str) -> Loaded:
+        """The database is down at start-up: serve RULES_DIR (checked in full) until it answers.
+
+        The version label says the rule set is not stored yet (`local-` and its digest); answers and
+        decision-log records name it, and the follower stores and activates the files once it can."""
+        files = from_directory(self.rules_dir)
+        compiled, _ = prepare(files, f"local-{files.digest.removeprefix('sha256:')[:12]}")
+        loaded = Loaded(compiled=compiled, version=compiled.version, digest=files.digest,
+                        loaded_at=dt.datetime.now(dt.UTC), activated_by="startup (database unreachable)",
+                        activated_at=None)
+        self._install(loaded)
+        self.health.started = False
+        self.health.database_error = reason
+        return loaded
 
     def sync_rules_dir(self, actor: str = "startup") -> str:
         """Start-up in `disk` mode: activate RULES_DIR when its content changed since it was last loaded from disk.

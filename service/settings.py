@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted (413 beyond).")
     max_list_items: int = Field(200, ge=1, description="Largest number of items in any list of a profile.")
     log_level: str = Field("info", description="Python log level.")
+    log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per line; text: plain.")
+    access_log: bool = Field(True, description="One log line per request (method, route, status, duration, request id).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (none by default: CORS off).")
     auth_tokens: str = Field(
         "", description="Bearer tokens as comma-separated token=role pairs; roles: reader, evaluator, operator.")
     auth_tokens_file: Path | None = Field(None, description="A file of token=role lines (read at start-up).")
@@ -55,6 +60,11 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///:memory:":
             return Path(self.database_url.removeprefix("sqlite:///")).parent / "journal"
         return REPO_ROOT / "data" / "journal"
+
+    def metrics_dir(self) -> Path:
+        """Where the worker processes of one server keep their metric files (beside the journal, inside the
+        data volume: the root file system may be read-only). One folder per server process."""
+        return self.journal_dir().parent / "metrics" / str(os.getpid())
 
     def ensure_data_dir(self) -> None:
         """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""

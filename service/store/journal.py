@@ -16,6 +16,7 @@ processes never replay the same segment).
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from service.answers import render
 from service.errors import Unavailable
@@ -52,6 +54,21 @@ class Segment:
     flushed: int = 0
     closed: bool = False
     templates: set[str] = field(default_factory=set)  # answer templates this segment holds (by sha)
+    synced: int = 0  # bytes of the file known to be on disk: everything acknowledged lies before it
+    broken: bool = False  # a write failed (disk full): what follows `synced` must go
+
+    def repair(self) -> None:
+        """Cut the file back to what was acknowledged (a torn line must not run into the next one) and reopen."""
+        try:
+            self.handle.close()
+        except OSError:
+            pass
+        with open(self.path, "r+b") as raw:
+            raw.truncate(self.synced)
+        self.handle = open(self.path, "a", encoding="utf-8")
+        fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.templates = set()  # a template written after `synced` went with the cut: write it again
+        self.broken = False
 
 
 @dataclass
@@ -110,6 +127,8 @@ class DecisionJournal:
         self._segment: Segment | None = None
         self._stopping = False
         self._stored_bodies: set[str] = set()
+        self.write_errors = 0
+        self.dead_letters = 0
         self.flush_errors = 0
         self.last_flush_error: str | None = None
         self._syncer = threading.Thread(target=self._sync_loop, name="journal-sync", daemon=True)
@@ -155,11 +174,21 @@ class DecisionJournal:
                 raise Unavailable(f"the decision log cannot reach the database and holds {self.max_pending} "
                                   "unrecorded assessments; retry later", headers={"Retry-After": "5"})
             segment = self._current_segment()
+            if segment.broken:  # a torn line waits to be cut off: write nothing after it
+                raise Unavailable("the decision log cannot write to disk; the assessment was not recorded",
+                                  headers={"Retry-After": "5"})
             line = dict(record)
             if sha not in segment.templates:  # each segment carries every template its records need
                 line["template"] = template
-                segment.templates.add(sha)
-            segment.handle.write(orjson.dumps(line).decode("utf-8") + "\n")
+            try:
+                segment.handle.write(orjson.dumps(line).decode("utf-8") + "\n")
+            except OSError as exc:  # disk full: this record is not taken; the syncer cuts the file back
+                segment.broken = True
+                self.write_errors += 1
+                self._sync_cv.notify()
+                raise Unavailable(f"the decision log cannot write to disk ({exc.strerror}); the assessment "
+                                  "was not recorded", headers={"Retry-After": "5"}) from None
+            segment.templates.add(sha)
             segment.written += 1
             pending = _Pending(record, segment, loop.create_future() if loop is not None else Future())
             self._to_sync.append(pending)
@@ -205,32 +234,58 @@ class DecisionJournal:
             self._segment = Segment(path, handle)
         return self._segment
 
+    def _needs_repair(self) -> bool:
+        return self._segment is not None and self._segment.broken
+
     def _sync_loop(self) -> None:
         while True:
             with self._lock:
-                while not self._to_sync and not self._stopping:
+                while not self._to_sync and not self._stopping and not self._needs_repair():
                     self._sync_cv.wait()
-                if not self._to_sync and self._stopping:
+                if not self._to_sync and self._stopping and not self._needs_repair():
                     self._flush_cv.notify_all()
                     return
                 batch, self._to_sync = self._to_sync, []
                 segments = {id(p.segment): p.segment for p in batch}
-                for segment in segments.values():
-                    segment.handle.flush()
-            self._durable(batch, segments)
+                ends: dict[int, int] = {}
+                failed: OSError | None = None
+                if self._needs_repair():  # a write tore a line: fail what was written with it, cut it off
+                    segments[id(self._segment)] = self._segment
+                    failed = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                for key, segment in segments.items():
+                    try:
+                        segment.handle.flush()
+                        ends[key] = segment.handle.tell()  # submits wait on the lock: this is what fsync covers
+                    except OSError as exc:
+                        segment.broken, failed = True, failed or exc
+            self._durable(batch, segments, ends, failed)
 
-    def _durable(self, batch: list[_Pending], segments: dict[int, Segment]) -> None:
-        """fsync, then hand the batch to the flusher and complete its futures (or fail them all)."""
+    def _durable(self, batch: list[_Pending], segments: dict[int, Segment], ends: dict[int, int],
+                 failed: OSError | None) -> None:
+        """fsync, then hand the batch to the flusher and complete its futures; on a disk error fail the
+        batch, and cut each file back to what was acknowledged before, so nothing unacknowledged stays."""
         try:
+            if failed is not None:
+                raise failed
             for segment in segments.values():
                 os.fsync(segment.handle.fileno())
         except OSError as exc:  # disk full or gone: the records are not durable, say so
             with self._lock:
                 for p in batch:
                     self._forget(p.record)
-            _settle_all(batch, Unavailable(f"the decision log could not write to disk: {exc.strerror}"))
+                    p.segment.written -= 1
+                for segment in segments.values():
+                    try:
+                        segment.repair()
+                    except OSError:
+                        log.exception("cannot repair journal segment %s", segment.path)
+                self.write_errors += 1
+            _settle_all(batch, Unavailable(f"the decision log could not write to disk ({exc.strerror}); the "
+                                           "assessment was not recorded", headers={"Retry-After": "5"}))
             return
         with self._lock:
+            for key, segment in segments.items():
+                segment.synced = max(segment.synced, ends.get(key, segment.synced))
             self._to_flush.extend(batch)
             if self._stopping:
                 self._flush_cv.notify()
@@ -253,6 +308,9 @@ class DecisionJournal:
                 templates = {p.record["body_sha"]: self._templates[p.record["body_sha"]][0] for p in batch}
             try:
                 self._insert([p.record for p in batch], templates)
+            except (DataError, IntegrityError) as exc:
+                # the database answers but refuses something in this batch: find it, set it aside, go on
+                self._insert_one_by_one(batch, templates, exc)
             except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep the records, retry
                 self.flush_errors += 1
                 self.last_flush_error = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -272,6 +330,24 @@ class DecisionJournal:
                 for segment in {id(p.segment): p.segment for p in batch}.values():
                     if segment.closed and segment.flushed >= segment.written:
                         self._retire(segment)
+
+    def _insert_one_by_one(self, batch: list[_Pending], templates: dict[str, str], cause: Exception) -> None:
+        """Insert a refused batch record by record; a record the database refuses goes to a dead-letter file
+        beside the journal (kept, logged, counted) instead of blocking every record behind it."""
+        for p in batch:
+            try:
+                self._insert([p.record], templates, replay=True)
+            except (DataError, IntegrityError) as exc:
+                path = self.directory / f"dead-letter-{os.getpid()}.jsonl"
+                with open(path, "a", encoding="utf-8") as out:
+                    out.write(orjson.dumps({**p.record, "template": templates.get(p.record["body_sha"]),
+                                            "error": str(exc)[:500]}).decode("utf-8") + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+                self.dead_letters += 1
+                log.error("the database refused decision record %s (%s); kept in %s", p.record["id"],
+                          type(exc).__name__, path.name)
+        log.warning("a batch was refused (%s); inserted record by record", type(cause).__name__)
 
     # --- the database --------------------------------------------------------------------------
     def _insert(self, records: list[dict[str, Any]], templates: dict[str, str], replay: bool = False) -> None:

@@ -153,3 +153,59 @@ def test_replay_skips_records_already_in_the_database(db, tmp_path):
 
     assert decisions.body(db, decisions.read(db, record(4)["id"])) == body(4)
     journal.stop()
+
+
+class FullDisk:
+    """A journal file whose writes fail with ENOSPC once `fail` is set (as a full file system does)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.fail = False
+
+    def write(self, text):
+        if self.fail:
+            self._handle.write(text[: len(text) // 2])  # a torn line, as a full disk leaves
+            self._handle.flush()
+            raise OSError(28, "No space left on device")
+        return self._handle.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+def test_a_full_disk_fails_the_request_and_leaves_only_acknowledged_records(db, tmp_path):
+    journal = DecisionJournal(db, tmp_path / "journal")
+    journal._insert = lambda records, templates, replay=False: (_ for _ in ()).throw(ConnectionError("down"))
+    journal.start()
+    for i in range(5):
+        submit(journal, i).result(timeout=5)
+    disk = FullDisk(journal._segment.handle)
+    journal._segment.handle = disk
+    disk.fail = True
+    with pytest.raises(Unavailable):
+        submit(journal, 5)
+    deadline = time.monotonic() + 5  # the syncer cuts the torn line off and reopens the file
+    while journal._segment.broken and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not journal._segment.broken
+    submit(journal, 6).result(timeout=5)  # space is back: the next record is taken and acknowledged
+    lines = (journal._segment.path).read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines]
+    assert ids == [record(i)["id"] for i in (0, 1, 2, 3, 4, 6)], ids  # no torn line, nothing unacknowledged
+    assert journal.write_errors >= 1
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_rest_flows(db, tmp_path):
+    journal = DecisionJournal(db, tmp_path / "journal")
+    journal.start()
+    for i in range(10):
+        rec = record(i)
+        if i == 4:
+            rec["profile"] = None  # NOT NULL: the database refuses it
+        journal.submit(rec, TEMPLATES[i % 3]).result(timeout=5)
+    assert journal.wait_flushed(10)
+    assert rows(db) == 9 and journal.dead_letters == 1
+    dead = (tmp_path / "journal").glob("dead-letter-*.jsonl")
+    kept = [json.loads(line) for path in dead for line in path.read_text().splitlines()]
+    assert [k["id"] for k in kept] == [record(4)["id"]] and kept[0]["template"] == TEMPLATES[1]
+    journal.stop()

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from service import metrics
 from service.api.deps import DbDep, RuleSetsDep
 
 router = APIRouter(tags=["health"])
@@ -28,6 +29,13 @@ def _database_ok(db) -> str | None:
         return f"database unreachable: {type(exc).__name__}"
 
 
+@router.get("/metrics", summary="Prometheus metrics (all worker processes)", include_in_schema=False)
+async def prometheus(request: Request) -> Response:
+    request.app.state.ticker.tick()
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
 @router.get("/readyz", summary="Readiness: a rule set is loaded and the database answers")
 async def readyz(rulesets: RuleSetsDep, db: DbDep) -> JSONResponse:
     problems = []
@@ -36,6 +44,8 @@ async def readyz(rulesets: RuleSetsDep, db: DbDep) -> JSONResponse:
         problems.append("no rule set loaded")
     if rulesets.health.last_error:
         problems.append(rulesets.health.last_error)
+    if not rulesets.health.started and current is not None:
+        problems.append(f"serving {current.version} from RULES_DIR until the database answers")
     db_problem = await run_in_threadpool(_database_ok, db)
     if db_problem:
         problems.append(db_problem)
