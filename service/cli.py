@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -45,6 +46,12 @@ def serve(
     settings = get_settings()
     settings.ensure_data_dir()
     log_config = logs.configure(settings.log_level, settings.log_format)
+    log = logging.getLogger("service.cli")  # start-up speaks in the same (JSON) log lines as the workers
+
+    def refuse(error: Exception) -> None:
+        log.error("refusing to start: %s", error)
+        raise typer.Exit(1)
+
     db = Database(settings.database_url)
     try:
         db.migrate()
@@ -52,20 +59,19 @@ def serve(
             rulesets = RuleSets(db, settings.rules_dir)
             version = rulesets.sync_rules_dir(actor="startup")
             rulesets.close()
-            typer.echo(f"rule set {version} from {settings.rules_dir} is active")
+            log.info("rule set %s from %s is active", version, settings.rules_dir)
         # the workers serve what the database says is active; the parent has just made it so
         os.environ["RULESET_ON_START"] = "database"
     except InvalidRuleSet as exc:
-        _fail(f"refusing to start: {exc}")
+        refuse(exc)
     except SQLAlchemyError as exc:
         # the database is down: still refuse broken rules, then let the workers serve RULES_DIR until it answers
         try:
             compiled, _ = prepare(from_directory(settings.rules_dir), "check")
             compiled.close()
         except InvalidRuleSet as invalid:
-            _fail(f"refusing to start: {invalid}")
-        typer.echo(f"database unreachable ({type(exc).__name__}); serving {settings.rules_dir} until it answers",
-                   err=True)
+            refuse(invalid)
+        log.warning("database unreachable (%s); serving %s until it answers", type(exc).__name__, settings.rules_dir)
     finally:
         db.dispose()
     # metrics from every worker process, aggregated at /metrics (a fresh folder per server)

@@ -12,6 +12,7 @@ the hits into per-rule counts every few seconds (and before each scrape).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 
@@ -111,13 +112,25 @@ def set_active(version: str, digest: str) -> None:
 
 def exposition() -> tuple[bytes, str]:
     if MULTIPROCESS:
+        _forget_dead_workers()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 
 
-def process_exited(pid: int) -> None:
-    """Drop a dead worker's live gauges (called by the server when a worker exits)."""
-    if MULTIPROCESS:
-        multiprocess.mark_process_dead(pid)
+def _forget_dead_workers() -> None:
+    """Drop the live gauges of workers that died (killed, or replaced by uvicorn): their files stay behind,
+    and a dead worker's queue depth or served version must not be reported as current."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    pids = {int(m.group(1)) for name in os.listdir(folder) if (m := _LIVE_FILE.match(name))}
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, folder)
+        except PermissionError:
+            pass
+
+
+_LIVE_FILE = re.compile(r"^gauge_live\w+?_(\d+)\.db$")

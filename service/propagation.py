@@ -26,6 +26,7 @@ class Follower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = False
+        self._listen_failed = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ruleset-follower", daemon=True)
@@ -69,13 +70,17 @@ class Follower:
             with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self.listening = True
+                if self._listen_failed:
+                    log.info("LISTEN %s again", NOTIFY_CHANNEL)
+                    self._listen_failed = False
                 self._check()  # anything activated before we listened
                 while not self._stop.is_set():
                     for _ in conn.notifies(timeout=self.interval, stop_after=1):
                         pass
                     self._check()
         except Exception as exc:  # noqa: BLE001 - fall back to polling, reconnect later
-            if not self._stop.is_set():
+            if not self._stop.is_set() and not self._listen_failed:  # once per outage, not every interval
+                self._listen_failed = True
                 log.warning("LISTEN %s unavailable (%s); polling every %.1fs", NOTIFY_CHANNEL, type(exc).__name__,
                             self.interval)
         finally:

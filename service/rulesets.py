@@ -160,6 +160,7 @@ class RuleSets:
         if row is None:
             audit.log(self.db, actor=actor, action=reason, outcome="refused", to_version=version,
                       from_version=current.version if current else None, detail={"detail": "no such version"})
+            metrics.ACTIVATIONS.labels(reason, "refused").inc()
             raise NotFound(f"no rule-set version {version!r}")
         with self._refresh_lock:  # the follower must not install a version between our commit and install
             try:
@@ -168,6 +169,7 @@ class RuleSets:
                 audit.log(self.db, actor=actor, action=reason, outcome="failed", to_version=version,
                           from_version=current.version if current else None, digest=row.digest,
                           detail={"detail": exc.detail})
+                metrics.ACTIVATIONS.labels(reason, "failed").inc()
                 raise
             activation = store.activate(self.db, row, actor=actor, reason=reason)
             loaded.activated_at = activation.activated_at

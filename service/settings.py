@@ -62,9 +62,17 @@ class Settings(BaseSettings):
         return REPO_ROOT / "data" / "journal"
 
     def metrics_dir(self) -> Path:
-        """Where the worker processes of one server keep their metric files (beside the journal, inside the
-        data volume: the root file system may be read-only). One folder per server process."""
-        return self.journal_dir().parent / "metrics" / str(os.getpid())
+        """Where the worker processes of one server keep their metric files: memory-backed /dev/shm when it
+        can be used (prometheus-client writes through mmap, and a write into a sparse page of a full disk kills
+        the process with SIGBUS; /dev/shm is also writable under a read-only root file system), else beside the
+        journal. One folder per user (a shared /dev/shm) and per server process."""
+        shm = Path("/dev/shm") / f"compliance-metrics-{os.getuid()}"
+        try:
+            shm.mkdir(mode=0o700, exist_ok=True)
+            base = shm if os.access(shm, os.W_OK) else self.journal_dir().parent / "metrics"
+        except OSError:
+            base = self.journal_dir().parent / "metrics"
+        return base / str(os.getpid())
 
     def ensure_data_dir(self) -> None:
         """Create the folder of an embedded SQLite file so a fresh checkout starts without set-up."""

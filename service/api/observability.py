@@ -15,6 +15,9 @@ from service import metrics
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 log = logging.getLogger("service.access")
+error_log = logging.getLogger("service.api")
+_INTERNAL_ERROR = (b'{"type":"about:blank","title":"Internal error","status":500,'
+                   b'"detail":"the service failed; the error is logged with this request\'s id","errors":[]}')
 
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
@@ -67,15 +70,25 @@ class RequestContext:
         status = 500
         started = time.perf_counter()
 
+        started_response = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message["headers"] = list(message.get("headers") or ()) + extra
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:  # a bug: logged here, where the request id is known, and answered as a problem
+            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status = 500
+            if not started_response:
+                await send_with_headers({"type": "http.response.start", "status": 500,
+                                         "headers": [(b"content-type", b"application/problem+json"),
+                                                     (b"content-length", str(len(_INTERNAL_ERROR)).encode())]})
+                await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

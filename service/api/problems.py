@@ -6,6 +6,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import ErrorItem, ServiceError, from_pydantic
@@ -43,7 +45,19 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
         return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
                        headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the service failed; the error is logged with this request's id")
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s: database unreachable (%s)", request.method, request.url.path, type(exc).__name__)
+        return problem(503, "Service unavailable", "the database is unreachable; retry later",
+                       headers={"Retry-After": "5"})
+
+    @app.exception_handler(ProgrammingError)
+    async def _database_not_ready(request: Request, exc: ProgrammingError) -> JSONResponse:
+        """Between the database coming back and the follower migrating it, its tables may not exist yet."""
+        if request.app.state.rulesets.health.started:
+            raise exc
+        return problem(503, "Service unavailable", "the service is finishing its start-up now that the database "
+                       "answers; retry shortly", headers={"Retry-After": "2"})
+    # anything else is answered 500 by RequestContext, which logs it with the request id

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
+
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -45,14 +47,17 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
             summary="A recorded assessment, exactly as it was returned")
 async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     body = await run_in_threadpool(assessments.read, db, journal, assessment_id)
-    return Response(body, media_type="application/json")
+    version = orjson.loads(body)["ruleset"]["version"]  # the version that produced it, not the one served now
+    return Response(body, media_type="application/json", headers={"X-Ruleset-Version": version})
 
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
-async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
-                  settings: SettingsDep, _: Evaluator, record: bool = RECORD) -> assessments.Comparison:
+async def compare(request: assessments.ComparisonRequest, response: Response, rulesets: RuleSetsDep,
+                  journal: JournalDep, settings: SettingsDep, _: Evaluator,
+                  record: bool = RECORD) -> assessments.Comparison:
     comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
+    response.headers["X-Ruleset-Version"] = comparison.ruleset.version
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))

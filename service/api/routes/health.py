@@ -50,7 +50,7 @@ async def readyz(rulesets: RuleSetsDep, db: DbDep) -> JSONResponse:
     if db_problem:
         problems.append(db_problem)
     body: dict[str, Any] = {
-        "status": "ready" if current is not None and not db_problem else "not ready",
+        "status": "ready" if current is not None and rulesets.health.started and not db_problem else "not ready",
         "process": os.getpid(),
         "ruleset": {"version": current.version, "digest": current.digest} if current else None,
         "problems": problems,
