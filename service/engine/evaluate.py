@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
+from service.profile import regions
 from service.profile.model import Profile
 from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSet, RuleSpec
@@ -148,6 +149,9 @@ class CompiledRuleSet:
         ]
         warnings = [Warning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
                     for path, name in profile.unused_attributes()]
+        warnings += [Warning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside mainland "
+                                             "China, which the rule base covers: it is not assessed")
+                     for path, code in profile.outside_mainland()]
         return Assessment.model_construct(
             assessment_id=assessment_id,
             ruleset=RulesetRef.model_construct(version=self.version, digest=self.digest),

@@ -140,30 +140,36 @@ def _put(fact: dict[str, Any], key: str, value: Any) -> None:
     fact[key] = value
 
 
+def mainland(codes: list[str]) -> list[str]:
+    """The regions the rule base reaches; a licence or service only outside the mainland gives no fact."""
+    return [code for code in codes if regions.in_mainland(code)]
+
+
 def build_facts(profile: Profile) -> list[dict[str, Any]]:
     """Every fact of the profile, in a stable order (the same profile gives the same facts)."""
     facts: list[dict[str, Any]] = []
     b = profile.business
     business: dict[str, Any] = {"t": "business", "id": "business"}
-    if b.registered_region:
-        business.update(region_fields("registered_region", b.registered_region))
+    registered = b.registered_region if b.registered_region and regions.in_mainland(b.registered_region) else None
+    if registered:
+        business.update(region_fields("registered_region", registered))
     for key in ("foreign_invested", "cii_operator", "negative_credit_record", "serious_data_incident_last_12_months"):
         _put(business, key, getattr(b, key))
     business["sectors"] = sorted(set(b.sectors))
     facts.append(business)
 
     presence: dict[str, dict[str, Any]] = {}
-    if b.registered_region:
-        presence[b.registered_region] = {"registered": True, "operates": False}
+    if registered:
+        presence[registered] = {"registered": True, "operates": False}
     for service in profile.services:
-        for code in service.regions:
+        for code in mainland(service.regions):
             presence.setdefault(code, {"registered": False, "operates": False})["operates"] = True
     for code in sorted(presence):
         facts.append({"t": "presence", "id": f"presence:{code}", **region_fields("region", code), **presence[code]})
 
     for i, lic in enumerate(profile.licences):
         scope = lic.scope if lic.scope is not None else DEFAULT_SCOPE.get(lic.type, [])
-        for code in lic.regions or [None]:
+        for code in mainland(lic.regions) if lic.regions else [None]:
             for item in sorted(set(scope)) or [None]:
                 fact: dict[str, Any] = {"t": "licence", "id": f"licence:{i}:{code}:{item}", "type": lic.type}
                 if code:
@@ -175,7 +181,7 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
 
     for i, service in enumerate(profile.services):
         attributes = service.attributes.model_dump(exclude_none=True, exclude=set(service.attributes.model_extra or {}))
-        for code in service.regions or [None]:
+        for code in mainland(service.regions) if service.regions else [None]:
             fact = {"t": "service", "id": f"service:{i}:{code}", "type": service.type, "index": i}
             if code:
                 fact.update(region_fields("region", code))

@@ -320,6 +320,19 @@ class Profile(Strict):
         return out
 
 
+    def outside_mainland(self) -> list[tuple[str, str]]:
+        """(path, code) of every region outside mainland China: not assessed, and said so."""
+        from service.profile.regions import in_mainland
+
+        out = []
+        if self.business.registered_region and not in_mainland(self.business.registered_region):
+            out.append(("business.registered_region", self.business.registered_region))
+        for name in ("licences", "services"):
+            for i, item in enumerate(getattr(self, name)):
+                out += [(f"{name}[{i}].regions[{j}]", code) for j, code in enumerate(item.regions) if not in_mainland(code)]
+        return out
+
+
 def check_list_sizes(profile: Profile, limit: int) -> list[tuple[str, str]]:
     """Lists longer than the configured limit, as (path, message): big profiles are refused, not truncated."""
     problems = []

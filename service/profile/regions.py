@@ -35,6 +35,16 @@ REGION_PATTERN = r"^CN(-[A-Z]{2}(-[A-Z]{2,3})?)?$"
 REGION_HELP = "an ISO 3166-2:CN code: CN (nationwide), a province such as CN-GD, or a city inside one such as CN-GD-SZ"
 
 
+#: Provincial-level codes outside mainland China. The instruments in the rule base govern the mainland:
+#: a service, licence or registration there is reported back and not assessed (a duty the law does not
+#: impose is worse than none). Data sent there is a cross-border flow, named by its own country code.
+OUTSIDE_MAINLAND = {"CN-HK", "CN-MO", "CN-TW"}
+
+
+def in_mainland(code: str) -> bool:
+    return not any(a in OUTSIDE_MAINLAND for a in ancestors(code))
+
+
 def is_region(code: str) -> bool:
     if code == COUNTRY or code in PROVINCES or code in CITIES:
         return True

@@ -86,3 +86,20 @@ def test_no_engine_state_is_left_behind(compiled):
     finally:
         del engine._drain
     assert calls["n"] == 2 and not engine.has_session(engine.last_sid)
+
+
+def test_regions_outside_the_mainland_are_reported_not_assessed(compiled):
+    """Hong Kong, Macao and Taiwan carry ISO 3166-2:CN codes, but the instruments govern the mainland."""
+    unlicensed_cdn = {"licences": [], "business": {"name": "Edge Ltd", "registered_region": "CN-HK"}}
+    in_guangdong = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-GD"]}], **unlicensed_cdn)))
+    in_hong_kong = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-HK"]}], **unlicensed_cdn)))
+    both = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-GD", "CN-HK"]}], **unlicensed_cdn)))
+    cdn_rules = {o["rule_id"] for o in in_guangdong["obligations"] if "CN-GD" in json.dumps(o)}
+    assert cdn_rules, "an unlicensed CDN in Guangdong has duties"
+    assert not cdn_rules & {o["rule_id"] for o in in_hong_kong["obligations"]}
+    assert "CN-HK" not in json.dumps(in_hong_kong["obligations"]) + json.dumps(both["obligations"])
+    assert cdn_rules <= {o["rule_id"] for o in both["obligations"]}
+    paths = {w["path"]: w["message"] for w in in_hong_kong["warnings"]}
+    assert "outside mainland China" in paths["services[0].regions[0]"]
+    assert "Hong Kong" in paths["business.registered_region"]
+    assert "services[0].regions[1]" in {w["path"] for w in both["warnings"]}
