@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from service.api import problems
 from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
-from service.api.routes import assessments, health, rules, rulesets
+from service.api.routes import assessments, health, rules, rulesets, ui
 from service.assessments import ComparisonRequest
 from service.profile.model import Profile
 from service.propagation import Follower
@@ -83,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rules.router)
     app.include_router(rulesets.router)
     app.include_router(health.router)
+    app.include_router(ui.router)
     return app

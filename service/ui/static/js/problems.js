@@ -1,0 +1,68 @@
+// What went wrong, shown next to the input it concerns: the service's problem documents (RFC 9457) with
+// each path and message, and JSON the browser could not read before anything was sent.
+
+import { fill, h } from "./dom.js";
+
+/** The text of a profile field, read as JSON; throws a ProfileTextError saying where it is broken. */
+export class ProfileTextError extends Error {
+  constructor(message, position) {
+    super(message);
+    this.position = position;  // character offset in the text, when the browser says
+  }
+}
+
+function lineAndColumn(text, position) {
+  const before = text.slice(0, position);
+  const line = before.split("\n").length;
+  const column = position - before.lastIndexOf("\n");
+  return { line, column };
+}
+
+export function readProfile(text) {
+  if (!text.trim()) throw new ProfileTextError("The profile is empty. Paste one, open a file or load an example.");
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const m = /position (\d+)/.exec(err.message);
+    const position = m ? Number(m[1]) : undefined;
+    const where = position === undefined ? "" : (() => {
+      const { line, column } = lineAndColumn(text, position);
+      return ` (line ${line}, column ${column})`;
+    })();
+    throw new ProfileTextError(`The text is not valid JSON${where}: ${err.message}`, position);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ProfileTextError("A profile is a JSON object, written { ... }, with fields such as as_of, business, "
+      + "licences and services.");
+  }
+  return value;
+}
+
+/** Clear an input's error box. */
+export function clearProblem(box, input) {
+  box.hidden = true;
+  box.replaceChildren();
+  if (input) input.removeAttribute("aria-invalid");
+}
+
+/**
+ * Show `error` (an ApiError, a ProfileTextError or anything thrown) in `box`, beside `input`.
+ * `errors` overrides the list of {path, message} shown (the compare view splits them between its inputs).
+ */
+export function showProblem(box, input, error, { errors, title } = {}) {
+  const items = errors ?? (Array.isArray(error?.errors) ? error.errors : []);
+  const heading = title ?? (error?.status === 422 || error instanceof ProfileTextError
+    ? "The profile was not accepted" : "Something went wrong");
+  fill(box,
+    h("p", { class: "problem-title" }, h("strong", {}, heading)),
+    error?.message ? h("p", {}, error.message) : null,
+    items.length ? h("ul", { class: "problem-list" }, items.map((e) => h("li", {},
+      h("code", { class: "problem-path" }, e.path || "(the whole profile)"), " \u2014 ",
+      h("span", { class: "problem-message" }, e.message ?? "")))) : null);
+  box.hidden = false;
+  if (input) input.setAttribute("aria-invalid", "true");
+  if (input && error instanceof ProfileTextError && error.position !== undefined) {
+    input.setSelectionRange(error.position, error.position + 1);
+  }
+}
