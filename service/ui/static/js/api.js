@@ -50,7 +50,7 @@ function explain(status, problem) {
     case 413:
       return `The profile is larger than the service accepts${detail ? ` (${detail})` : ""}.`;
     case 422:
-      return "The profile was not accepted. Each problem is listed below with where it is in the profile.";
+      return "Each problem below names the place in the profile and what is allowed there.";
     case 503:
       return `The service cannot take this right now${detail ? ` (${detail})` : ""}. Try again in a moment.`;
     default:

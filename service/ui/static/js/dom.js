@@ -1,7 +1,7 @@
 // Building the page from data without ever parsing data as markup.
 //
 // Every piece of text from the service (titles, quotes, reasons, error messages, even a profile's own field
-// names echoed back in an error) goes into the page through text nodes, never innerHTML: a quote that
+// names echoed back in an error) goes into the page through text nodes, never parsed as HTML: a quote that
 // contains "<script>" shows as those characters.
 
 /**

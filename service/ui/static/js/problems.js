@@ -2,6 +2,7 @@
 // each path and message, and JSON the browser could not read before anything was sent.
 
 import { fill, h } from "./dom.js";
+import { findJsonError, locatePath } from "./jsontext.js";
 
 /** The text of a profile field, read as JSON; throws a ProfileTextError saying where it is broken. */
 export class ProfileTextError extends Error {
@@ -24,19 +25,31 @@ export function readProfile(text) {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const m = /position (\d+)/.exec(err.message);
-    const position = m ? Number(m[1]) : undefined;
-    const where = position === undefined ? "" : (() => {
-      const { line, column } = lineAndColumn(text, position);
-      return ` (line ${line}, column ${column})`;
-    })();
-    throw new ProfileTextError(`The text is not valid JSON${where}: ${err.message}`, position);
+    const broken = findJsonError(text);
+    if (!broken) throw new ProfileTextError(`The text is not valid JSON: ${err.message}`);
+    const { line, column } = lineAndColumn(text, broken.position);
+    throw new ProfileTextError(`The text is not valid JSON (line ${line}, column ${column}): ${broken.message}.`,
+      broken.position);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ProfileTextError("A profile is a JSON object, written { ... }, with fields such as as_of, business, "
       + "licences and services.");
   }
   return value;
+}
+
+/** The path of an error; when it can be found in the text, a button that selects it there. */
+function pathShown(input, path) {
+  const label = path || "(the whole profile)";
+  const range = input && path ? locatePath(input.value, path) : null;
+  if (!range) return h("code", { class: "problem-path" }, label);
+  return h("button", { type: "button", class: "link-button", title: "Show it in the profile",
+    onclick: () => {
+      input.focus();
+      input.setSelectionRange(range.start, range.end);
+    } },
+  h("span", { class: "visually-hidden" }, "Show in the profile: "),
+  h("code", { class: "problem-path" }, label));
 }
 
 /** Clear an input's error box. */
@@ -58,7 +71,7 @@ export function showProblem(box, input, error, { errors, title } = {}) {
     h("p", { class: "problem-title" }, h("strong", {}, heading)),
     error?.message ? h("p", {}, error.message) : null,
     items.length ? h("ul", { class: "problem-list" }, items.map((e) => h("li", {},
-      h("code", { class: "problem-path" }, e.path || "(the whole profile)"), " \u2014 ",
+      pathShown(input, e.path), " \u2014 ",
       h("span", { class: "problem-message" }, e.message ?? "")))) : null);
   box.hidden = false;
   if (input) input.setAttribute("aria-invalid", "true");
