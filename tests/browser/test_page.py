@@ -328,9 +328,12 @@ def test_a_token_is_kept_for_the_tab_only(browser, tmp_path):
         problem.wait_for()
         assert "needs an access token" in problem.text_content()
         assert page.locator("#token-panel").get_attribute("open") is not None  # opened for the officer
+        assert page.get_attribute("textarea[data-field=profile]", "aria-invalid") is None  # the profile is fine
         shot(page, "11-token-needed", full_page=False)
 
-        page.get_by_label("Bearer token").fill(token)
+        problem.get_by_role("button", name="Enter the access token").click()
+        assert page.evaluate("document.activeElement.id") == "token-input"
+        page.keyboard.type(token)
         page.get_by_role("button", name="Save the token").click()
         assert page.locator("#token-state").text_content() == "set"
         assess(page)

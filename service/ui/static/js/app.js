@@ -69,6 +69,10 @@ document.addEventListener("token-needed", () => {
   showTokenState(token.get() ? "The service refused this token. Enter another one."
     : "The service needs an access token for this. Enter it here.");
 });
+document.addEventListener("token-wanted", () => {
+  tokenPanel.open = true;
+  tokenInput.focus();
+});
 showTokenState();
 
 // --- views and the address ------------------------------------------------------------------------------------

@@ -102,8 +102,8 @@ export function assessView({ onAssessment }) {
   });
 
   const root = h("section", { class: "view", "aria-labelledby": "assess-heading", "data-view": "assess" },
-    h("h2", { id: "assess-heading", tabindex: "-1" }, "Assess a business"),
-    h("p", { class: "lead" }, "Describe a business and see which obligations, prohibitions and violations its facts "
+    h("h2", { id: "assess-heading", tabindex: "-1", class: "no-print" }, "Assess a business"),
+    h("p", { class: "lead no-print" }, "Describe a business and see which obligations, prohibitions and violations its facts "
       + "trigger under the rule set in use, each with the passages of law it comes from. Every assessment is "
       + "recorded, so it can be opened again by its id."),
     h("form", { class: "assess-form", novalidate: true, onsubmit: submit, "aria-labelledby": "assess-heading" },

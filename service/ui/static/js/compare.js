@@ -216,8 +216,8 @@ export function compareView({ onAssessment, currentProfile }) {
   });
 
   const root = h("section", { class: "view", "aria-labelledby": "compare-heading", "data-view": "compare" },
-    h("h2", { id: "compare-heading", tabindex: "-1" }, "Compare two profiles"),
-    h("p", { class: "lead" }, "Before a business starts a new line, enters a region or changes a licence: see which "
+    h("h2", { id: "compare-heading", tabindex: "-1", class: "no-print" }, "Compare two profiles"),
+    h("p", { class: "lead no-print" }, "Before a business starts a new line, enters a region or changes a licence: see which "
       + "findings the change adds, which it removes and which change, under the same rule set and date."),
     h("form", { class: "compare-form", novalidate: true, onsubmit: submit, "aria-labelledby": "compare-heading" },
       h("fieldset", { class: "example-choice" }, h("legend", {}, "Start from an example"), examples),

@@ -47,6 +47,8 @@ export function profileField({ label, help, name, rows = 18 }) {
     get: () => textarea.value,
     set(text) {
       textarea.value = text;
+      textarea.setSelectionRange(0, 0);  // read from the top, not from where the caret last was
+      textarea.scrollTop = 0;
       clearProblem(problem, textarea);
       status.textContent = "";
     },

@@ -64,17 +64,24 @@ export function clearProblem(box, input) {
  * `errors` overrides the list of {path, message} shown (the compare view splits them between its inputs).
  */
 export function showProblem(box, input, error, { errors, title } = {}) {
-  const items = errors ?? (Array.isArray(error?.errors) ? error.errors : []);
-  const heading = title ?? (error?.status === 422 || error instanceof ProfileTextError
-    ? "The profile was not accepted" : "Something went wrong");
+  const status = error?.status;
+  const aboutProfile = error instanceof ProfileTextError || status === 422 || status === 413;
+  const aboutToken = status === 401 || status === 403;
+  const items = !aboutProfile ? [] : (errors ?? (Array.isArray(error?.errors) ? error.errors : []));
+  const heading = title ?? (aboutProfile ? "The profile was not accepted"
+    : status === 401 ? "An access token is needed"
+      : status === 403 ? "The access token does not allow this" : "Something went wrong");
   fill(box,
     h("p", { class: "problem-title" }, h("strong", {}, heading)),
     error?.message ? h("p", {}, error.message) : null,
     items.length ? h("ul", { class: "problem-list" }, items.map((e) => h("li", {},
       pathShown(input, e.path), " \u2014 ",
-      h("span", { class: "problem-message" }, e.message ?? "")))) : null);
+      h("span", { class: "problem-message" }, e.message ?? "")))) : null,
+    aboutToken ? h("p", {}, h("button", { type: "button", class: "secondary",
+      onclick: () => document.dispatchEvent(new CustomEvent("token-wanted")) }, "Enter the access token")) : null);
   box.hidden = false;
-  if (input) input.setAttribute("aria-invalid", "true");
+  // only a fault in the profile marks the field: a missing token or a failing service is not the officer's text
+  if (input && aboutProfile) input.setAttribute("aria-invalid", "true");
   if (input && error instanceof ProfileTextError && error.position !== undefined) {
     input.setSelectionRange(error.position, error.position + 1);
   }
