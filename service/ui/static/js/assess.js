@@ -45,6 +45,7 @@ export function assessView({ onAssessment }) {
     }
     busy = true;
     button.disabled = true;
+    fill(results);  // an earlier answer must not pass for this one's
     status.textContent = "Assessing\u2026";
     try {
       // the officer's own text, as written: the service judges exactly what they see
@@ -74,6 +75,7 @@ export function assessView({ onAssessment }) {
   async function openRecorded(id) {
     field.clear();
     lookup.value = id;
+    fill(results);
     status.textContent = "Opening the recorded assessment\u2026";
     try {
       const answer = await call(`v1/assessments/${encodeURIComponent(id)}`);

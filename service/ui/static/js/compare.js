@@ -105,6 +105,7 @@ export function compareView({ onAssessment, currentProfile }) {
     }
     busy = true;
     button.disabled = true;
+    fill(results);  // an earlier answer must not pass for this one's
     status.textContent = "Comparing\u2026";
     try {
       // both texts are valid JSON (checked above), so they can be placed in the request as written
