@@ -221,6 +221,8 @@ def test_browse_instruments_rules_and_quotes(page, server):
     page.locator(".rule blockquote").first.wait_for()
     rule = httpx.get(f"{server.url}/v1/rules/{RULE}").json()
     assert page.locator("h2").text_content() == rule["title"]
+    tags = page.locator(".rule .tags").text_content()
+    assert "Deadline 31 March 2017" in tags and "Overdue" not in tags  # a rule has a deadline; only a finding is late
     assert page.locator(".rule blockquote").all_text_contents() == [c["quote"] for c in rule["citations"]]
     assert page.evaluate("document.activeElement.id") == "rule-heading"
     shot(page, "08-rule")

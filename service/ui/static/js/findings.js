@@ -14,7 +14,7 @@ export function findingTags(o, { starts } = {}) {
   if (o.severity) {
     tags.push(h("span", { class: `badge severity severity-${o.severity}` }, `${severityLabel(o.severity)} severity`));
   }
-  if (o.deadline && o.overdue) {
+  if (o.deadline && o.overdue === true) {  // a rule's own `overdue` says what happens then, not that it has
     tags.push(h("span", { class: "badge overdue" }, `Overdue: deadline was ${formatDate(o.deadline)}`));
   } else if (o.deadline) {
     tags.push(h("span", { class: "badge deadline" }, `Deadline ${formatDate(o.deadline)}`));
