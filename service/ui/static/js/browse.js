@@ -124,6 +124,13 @@ function factList(pairs) {
     !(Array.isArray(v) && !v.length)).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
+/** Passages in the order of the instrument's provisions (II(I)1 before II(I)2 before II(II)1). */
+function byProvision(a, b) {
+  const pa = a.c.provision ?? "\uffff";
+  const pb = b.c.provision ?? "\uffff";
+  return pa.localeCompare(pb, "en", { numeric: true });
+}
+
 /** #/instruments/ID: one instrument, its rules, and every passage its rules quote from it. */
 export function instrumentView(id) {
   const root = h("section", { class: "view", "aria-labelledby": "instrument-heading", "data-view": "instrument" },
@@ -187,8 +194,8 @@ export function instrumentView(id) {
         }
       }
       fill(passagesBox, h("h3", {}, `Passages quoted (${passages.size})`),
-        [...passages.values()].map(({ c, rules: ids }) => h("div", { class: "passage" },
-          citationBlock({ ...c, title: c.title ?? inst.title, issuer: null }),
+        [...passages.values()].sort(byProvision).map(({ c, rules: ids }) => h("div", { class: "passage" },
+          citationBlock({ ...c, provision: c.provision ?? "not stated" }, { instrument: false }),
           h("p", { class: "meta" }, ids.length === 1 ? "Used by rule " : "Used by rules ",
             ids.flatMap((r, i) => (i ? [", ", routeLink(["rules", r], h("code", {}, r))] : [routeLink(["rules", r], h("code", {}, r))]))))));
     } catch (err) {

@@ -23,8 +23,12 @@ export function findingTags(o, { starts } = {}) {
   return h("p", { class: "tags" }, tags.flatMap((t, i) => (i ? [" ", t] : [t])));
 }
 
-/** One quoted passage with where it comes from. */
-export function citationBlock(c) {
+function capitalised(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** One quoted passage with where it comes from (`instrument: false` on the instrument's own page). */
+export function citationBlock(c, { instrument = true } = {}) {
   const where = [];
   if (c.issuer) where.push(c.issuer);
   if (c.issued) where.push(`issued ${formatDate(c.issued)}`);
@@ -36,8 +40,9 @@ export function citationBlock(c) {
   return h("figure", { class: "citation", "data-instrument-id": c.instrument_id },
     h("blockquote", { class: "quote" }, source?.quote ?? ""),
     h("figcaption", {},
-      c.instrument_id ? routeLink(["instruments", c.instrument_id], c.title || c.instrument_id) : (c.title ?? ""),
-      where.length ? ` \u2014 ${where.join(", ")}` : "",
+      !instrument ? null
+        : c.instrument_id ? routeLink(["instruments", c.instrument_id], c.title || c.instrument_id) : (c.title ?? ""),
+      where.length ? (instrument ? ` \u2014 ${where.join(", ")}` : capitalised(where.join(", "))) : "",
       status ? [" ", status] : null,
       c.final_version ? [" ", h("span", { class: "note" }, "Final version: "),
         routeLink(["instruments", c.final_version], c.final_version)] : null,
