@@ -128,8 +128,10 @@ export function groupedFindings(obligations, by, level = 3) {
 
 /** An upcoming duty: `{starts, obligation}` as the service describes it, or an obligation with `starts`. */
 function upcomingParts(item) {
-  const o = item?.obligation && typeof item.obligation === "object" ? item.obligation : item;
-  const starts = item?.starts ?? item?.applies_from ?? o?.applies_from ?? null;
+  const wrapped = item?.obligation && typeof item.obligation === "object";
+  let o = wrapped ? item.obligation : item;
+  if (wrapped && item.deadline && !o.deadline) o = { ...o, deadline: item.deadline };  // a deadline in the horizon
+  const starts = item?.starts ?? item?.date ?? item?.applies_from ?? o?.applies_from ?? null;
   return { o, starts };
 }
 
