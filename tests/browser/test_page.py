@@ -368,7 +368,7 @@ def test_a_token_is_kept_for_the_tab_only(browser, tmp_path):
     ('{"business": {"name": "Acme}}', "line 1, column 23", "a text in quotes is never closed"),
     ('{"as_of" "2020-10-01"}', "line 1, column 10", "expected \u201c:\u201d after the field name"),
     ("[1, 2]", None, "A profile is a JSON object"),
-])
+], ids=["unclosed-list", "trailing-comma", "single-quotes", "unclosed-text", "missing-colon", "not-an-object"])
 def test_broken_json_is_located_for_the_officer(page, text, where, message):
     page.goto("/ui/")
     page.fill("textarea[data-field=profile]", text)
