@@ -13,7 +13,7 @@ from service.api import problems
 from service.api.observability import RequestContext
 from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
-from service.api.routes import assessments, health, rules, rulesets
+from service.api.routes import assessments, health, rules, rulesets, ui
 from service.assessments import ComparisonRequest
 from service.profile.model import Profile
 from service.propagation import Follower
@@ -105,4 +105,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rules.router)
     app.include_router(rulesets.router)
     app.include_router(health.router)
+    app.include_router(ui.router)
     return app

@@ -90,6 +90,9 @@ def test_serve_assess_drain_on_sigterm_and_restart(image, tmp_path):
                 body = check_cited_answer(r, ready)
                 again = http.get(f"/v1/assessments/{body['assessment_id']}")
                 assert again.status_code == 200 and again.content == r.content
+                page = http.get("/ui/")  # the page's files ship in the wheel the image installs
+                assert page.status_code == 200 and 'src="js/app.js"' in page.text
+                assert http.get("/ui/js/app.js").status_code == 200 and http.get("/ui/samples.json").status_code == 200
 
             # the image's HEALTHCHECK command, run inside the container as a runtime would
             health = box.exec(image["Healthcheck"]["Test"][1:])
