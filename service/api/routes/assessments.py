@@ -21,17 +21,21 @@ PROBLEMS = {422: {"description": "Invalid profile: the problem names each path a
 
 
 RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
+HORIZON = Query(assessments.DEFAULT_HORIZON_DAYS, ge=0, le=assessments.MAX_HORIZON_DAYS,
+                description="How many days past as_of to look for duties that start (`upcoming`) and deadlines that fall "
+                            "(`deadlines`).")
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
     **PROBLEMS, 503: {"description": "The decision log cannot take the record (the database has been unreachable too long)"}},
              summary="Evaluate one profile and record it in the decision log")
-async def create_assessment(profile: Profile, request: Request, record: bool = RECORD) -> Response:
+async def create_assessment(profile: Profile, request: Request, record: bool = RECORD,
+                            horizon_days: int = HORIZON) -> Response:
     # the hot path: the token check and services come straight from the app, not through dependencies
     # (each dependency resolved per request cost ~5% of throughput here)
     await authorize(request, "evaluator", "require_token_for_evaluation")
     state = request.app.state
-    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items)
+    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items, horizon_days)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
     headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
@@ -51,8 +55,9 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
 async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
-                  settings: SettingsDep, _: Evaluator, record: bool = RECORD) -> assessments.Comparison:
-    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
+                  settings: SettingsDep, _: Evaluator, record: bool = RECORD,
+                  horizon_days: int = HORIZON) -> assessments.Comparison:
+    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, horizon_days)
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
