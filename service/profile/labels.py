@@ -15,7 +15,7 @@ from .facts import FieldSpec, number_date
 #: Service types as noun phrases that follow "you provide", "your licences cover" or "you run":
 #: kinds of business read without an article ("cloud computing"), things one runs with one ("an app store").
 SERVICE_TYPES: dict[str, str] = {
-    "idc": "IDC", "cloud_computing": "cloud computing", "cdn": "CDN", "isp": "internet access (ISP)",
+    "idc": "IDC", "cloud_computing": "cloud computing", "cdn": "CDN", "isp": "internet access services",
     "website_hosting": "website hosting", "basic_telecom": "basic telecom services",
     "international_dedicated_line_leasing": "international dedicated line leasing",
     "ip_address_allocation": "IP address allocation", "domain_name_registration": "domain name registration",
@@ -55,8 +55,8 @@ OTHER_WORDS: dict[str, str] = {
     # network resources, cross-border flows, products, storage, advertising content, trade
     "ip_addresses": "IP addresses", "bandwidth": "bandwidth", "network_infrastructure": "network infrastructure",
     "telecom_equipment": "telecom equipment", "data_transfer": "data transfer", "dedicated_line": "dedicated line",
-    "vpn": "VPN", "commercial_cryptography": "commercial cryptography", "network_product": "network product",
-    "it_product": "IT product", "on_premises": "on premises", "cloud": "cloud", "medical": "medical",
+    "vpn": "VPN", "commercial_cryptography": "commercial cryptography products", "network_product": "network products",
+    "it_product": "IT products", "on_premises": "on premises", "cloud": "cloud", "medical": "medical",
     "pharmaceutical": "pharmaceutical", "medical_equipment": "medical equipment", "health_food": "health food",
     "food": "food", "real_estate": "real estate", "financial_investment": "financial investment",
     "import": "import", "export": "export", "domestic": "domestic", "procurement": "procurement",

@@ -62,10 +62,7 @@ class Placeholder:
 class Template:
     source: str
     parts: tuple[str | Placeholder, ...]
-
-    @property
-    def placeholders(self) -> list[Placeholder]:
-        return [p for p in self.parts if isinstance(p, Placeholder)]
+    placeholders: tuple[Placeholder, ...] = ()
 
 
 def parse(text: str) -> tuple[Template | None, list[str]]:
@@ -98,7 +95,7 @@ def parse(text: str) -> tuple[Template | None, list[str]]:
             merged.append(part)
     if errors:
         return None, errors
-    return Template(text, tuple(merged)), []
+    return Template(text, tuple(merged), tuple(p for p in merged if isinstance(p, Placeholder))), []
 
 
 def _placeholder(token: str, inner: str) -> tuple[Placeholder | None, str | None]:

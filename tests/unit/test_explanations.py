@@ -159,3 +159,22 @@ def test_labels_join_naturally_and_bound_long_lists():
     assert labels.join([str(i) for i in range(12)]) == "0, 1, 2, 3, 4, 5, 6 and 5 others"
     assert labels.region("CN") == "all of China (CN)" and labels.region("CN-GD-XX") == "CN-GD-XX"
     assert labels.country("DE") == "Germany (DE)" and labels.country("ZZ") == "ZZ"
+
+
+# --- the repository's rule base --------------------------------------------------------------------
+def test_every_rule_that_reports_has_a_template(compiled):
+    missing = [s.id for s in compiled.ruleset.rules if s.rule.kind is not None and s.explanation is None]
+    assert missing == [], f"rules without an explanation template: {missing}"
+
+
+def test_every_example_finding_reads_from_its_template(compiled):
+    """Each rule's example profiles: the explanation is the template filled in (never the fallback, never a brace)."""
+    seen = 0
+    for name, example in compiled.ruleset.examples.items():
+        assessment = compiled.evaluate(example.profile, "example", horizon_days=365)
+        for o in assessment.obligations + [u.obligation for u in assessment.upcoming]:
+            seen += 1
+            assert o.explanation and "{" not in o.explanation and "}" not in o.explanation, (name, o.rule_id)
+            assert "This applies because the profile shows" not in o.explanation, (name, o.rule_id, o.explanation)
+            assert len(o.explanation) <= 700, (name, o.rule_id)
+    assert seen > 500
