@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes})
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes,
+                                                                             "/v1/assessments/batch": settings.max_batch_bytes})
     app.include_router(assessments.router)
     app.include_router(rules.router)
     app.include_router(rulesets.router)

@@ -1,4 +1,4 @@
-"""POST /v1/assessments, GET /v1/assessments/{id}, POST /v1/assessments/compare."""
+"""POST /v1/assessments, GET /v1/assessments/{id}, POST /v1/assessments/compare, POST /v1/assessments/batch."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from service import assessments
+from service import assessments, batches
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
@@ -62,3 +62,18 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
     return comparison
+
+
+@router.post("/batch", response_model=batches.BatchResponse, responses={
+    422: {"description": "Not a list of 1 to 1,000 items (a bad item gets its own 422 inside the answer)"},
+    413: {"description": "Body larger than MAX_BATCH_BYTES"}},
+             summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
+async def create_batch(request: batches.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
+                       settings: SettingsDep, _: Evaluator, record: bool = RECORD,
+                       horizon_days: int = HORIZON) -> Response:
+    ref, outcomes = await run_in_threadpool(batches.assess, rulesets, request.profiles, settings.max_list_items,
+                                            horizon_days)
+    if record:
+        await batches.record(journal, outcomes)
+    return Response(batches.body(ref, outcomes, record), media_type="application/json",
+                    headers={"X-Ruleset-Version": ref.version})
