@@ -92,6 +92,11 @@ def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
     return decisions.body(db, row)
 
 
+def recorded_assessment(db: Database, journal: DecisionJournal, assessment_id: str) -> Assessment:
+    """A recorded assessment as the model of its recorded JSON (for exports: what was returned, not re-evaluated)."""
+    return Assessment.model_validate_json(read(db, journal, assessment_id))
+
+
 # --- comparing two profiles ------------------------------------------------------------------------
 class ComparisonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")

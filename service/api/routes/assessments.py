@@ -5,12 +5,14 @@ import asyncio
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from service import assessments, batches
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
+from service.exports import report as exports_report
+from service.exports import table as exports_table
 from service.profile.model import Profile
 
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
@@ -43,6 +45,25 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
         headers["Location"] = f"/v1/assessments/{recorded.assessment_id}"
     return Response(recorded.answer.body_bytes(recorded.assessment_id), status_code=201 if record else 200,
                     media_type="application/json", headers=headers)
+
+
+# before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
+@router.get("/{assessment_id}.csv", response_class=Response, responses={
+    200: {"content": {"text/csv": {}}, "description": "One row per finding and citation (UTF-8, RFC 4180)"},
+    404: {"description": "No such assessment"}},
+            summary="A recorded assessment as CSV: one row per finding and citation")
+async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
+    assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
+    return Response(exports_table.render(assessment).encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="assessment-{assessment.assessment_id}.csv"'})
+
+
+@router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: {"description": "No such assessment"}},
+            summary="A recorded assessment as a printable HTML report, grouped by instrument and kind")
+async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> HTMLResponse:
+    assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
+    return HTMLResponse(exports_report.render(assessment), headers={
+        "Content-Security-Policy": exports_report.CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/{assessment_id}", response_model=Assessment, responses={404: {"description": "No such assessment"}},
