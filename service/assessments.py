@@ -14,6 +14,7 @@ from ulid import ULID
 
 from service.answers import Answer, make
 from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
+from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, InvalidProfile, NotFound
 from service.profile.model import Profile, check_list_sizes
 from service.rulesets import Loaded, RuleSets
@@ -80,6 +81,14 @@ def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: i
     check_profile(profile, max_items)
     with rulesets.lease() as loaded:
         return evaluate(loaded, profile, horizon_days)
+
+
+def questions(rulesets: RuleSets, profile: Profile, max_items: int, limit: int) -> Questions:
+    """What to ask next about a partial profile (evaluates it once per candidate fact: run it off the event loop).
+    Nothing is recorded: no assessment is made."""
+    check_profile(profile, max_items)
+    with rulesets.lease() as loaded:
+        return ask(loaded.compiled, profile, max_items, limit)
 
 
 def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from service.assessments import Comparison, ComparisonRequest
 from service.batches import BatchRequest, BatchResponse
 from service.engine.assessment import Assessment
+from service.engine.questions import Questions
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
 from service.rulebase.model import CONDITION_SCHEMA, RuleFile
@@ -31,6 +32,7 @@ def generate() -> dict[str, dict[str, Any]]:
         "comparison.schema.json": Comparison.model_json_schema(mode="serialization"),
         "batch-request.schema.json": BatchRequest.model_json_schema(),
         "batch.schema.json": BatchResponse.model_json_schema(mode="serialization"),
+        "questions.schema.json": Questions.model_json_schema(mode="serialization"),
         "rule-file.schema.json": _rule_file_schema(),
         "instrument.schema.json": Instrument.model_json_schema(),
     }

@@ -1,4 +1,4 @@
-"""POST /v1/assessments, GET /v1/assessments/{id}, POST /v1/assessments/compare, POST /v1/assessments/batch."""
+"""POST /v1/assessments, GET /v1/assessments/{id} (.csv, /report), POST /v1/assessments/compare, /batch, /questions."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +11,7 @@ from service import assessments, batches
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
+from service.engine.questions import Questions
 from service.exports import report as exports_report
 from service.exports import table as exports_table
 from service.profile.model import Profile
@@ -98,3 +99,11 @@ async def create_batch(request: batches.BatchRequest, rulesets: RuleSetsDep, jou
         await batches.record(journal, outcomes)
     return Response(batches.body(ref, outcomes, record), media_type="application/json",
                     headers={"X-Ruleset-Version": ref.version})
+
+
+@router.post("/questions", response_model=Questions, responses=PROBLEMS,
+             summary="What to ask next: facts not yet given that would make further rules apply (not recorded)")
+async def questions(profile: Profile, rulesets: RuleSetsDep, settings: SettingsDep, _: Evaluator,
+                    limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
+                    ) -> Questions:
+    return await run_in_threadpool(assessments.questions, rulesets, profile, settings.max_list_items, limit)
