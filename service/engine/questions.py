@@ -46,6 +46,7 @@ SEVERITY_WEIGHT = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 LISTS = {"service": ("services", "type"), "licence": ("licences", "type"), "data": ("data", "category"),
          "cross_border": ("cross_border", "kind"), "product": ("products", "kind"),
          "network_resource": ("network_resources", "kind")}
+LISTS_BY_NAME = {name: identity for name, identity in LISTS.values()}
 #: What, besides the identity, says what a new item is: a cross-border flow's data, a product's trade.
 ITEM_IDENTITY = {"cross_border": ("data_category",), "products": ("trade",)}
 BUSINESS_FLAGS = {
@@ -145,6 +146,23 @@ class Candidate:
     @property
     def key(self) -> str:
         return json.dumps(self.patch)
+
+    @property
+    def id(self) -> str:
+        """Readable and stable: `business.cii_operator=true`, `services[+]=cdn@CN-BJ`,
+        `cross_border[+]=data_transfer/personal_information`."""
+        value = json.loads(self.patch[0][2])
+        if isinstance(value, dict):  # a new item: what it is (and where)
+            name = self.path.partition("[")[0]
+            fields = (LISTS_BY_NAME[name],) + ITEM_IDENTITY.get(name, ())
+            text = "/".join(str(value[f]) for f in fields if f in value)
+            if value.get("regions"):
+                text += "@" + ",".join(value["regions"])
+        elif isinstance(value, list):
+            text = ",".join(str(v) for v in value)
+        else:
+            text = json.dumps(value) if isinstance(value, bool) else str(value)
+        return f"{self.path}={text}"
 
     def ops(self) -> list[dict[str, Any]]:
         return [{"op": op, "path": path, "value": json.loads(value)} for op, path, value in self.patch]
@@ -437,7 +455,7 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
         specs.sort(key=lambda s: (_rank(s), s.id))
         opens = [OpenedRule(rule_id=s.id, kind=s.rule.kind.value, severity=s.rule.severity.value, title=s.rule.title)
                  for s in specs]
-        question = Question(id=f"{candidate.path}={candidate.key}", path=candidate.path, statement=candidate.statement,
+        question = Question(id=candidate.id, path=candidate.path, statement=candidate.statement,
                             patch=candidate.ops(), score=sum(SEVERITY_WEIGHT[s.rule.severity.value] for s in specs),
                             opens=opens)
         questions.setdefault(candidate.group, []).append(question)

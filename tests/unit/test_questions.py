@@ -69,6 +69,9 @@ def test_the_answer_is_deterministic_bounded_and_ranked(compiled):
     best = sorted((q.score for g in everything.groups for q in g.questions), reverse=True)[:10]
     assert sorted((q.score for g in first.groups for q in g.questions), reverse=True) == best
     assert set(first.rules) == {o.rule_id for g in first.groups for q in g.questions for o in q.opens}
+    ids = [q.id for g in everything.groups for q in g.questions]
+    assert len(ids) == len(set(ids))
+    assert "cross_border[+]=data_transfer/personal_information" in ids and "services[+]=user_profiling@CN" in ids
 
 
 def test_facts_already_given_are_not_asked(compiled):
@@ -89,6 +92,7 @@ def test_an_unstated_attribute_of_a_listed_service_is_asked(compiled):
     answer = ask(compiled, Profile.model_validate(PROFILES["live streaming"]), 200, limit=200)
     q = next(q for g in answer.groups for q in g.questions if q.path == "services[0].attributes.targets_minors")
     assert q.statement == "Live streaming (services[0]): aimed at minors."
+    assert q.id == "services[0].attributes.targets_minors=true"
     assert q.patch == [{"op": "add", "path": "/services/0/attributes/targets_minors", "value": True}]
     assert {"minors2019.no-improper-content", "minors2019.pre-broadcast-review"} <= {o.rule_id for o in q.opens}
     group = next(g for g in answer.groups if g.group == "services[0]")
@@ -101,6 +105,7 @@ def test_a_new_service_is_offered_where_the_business_is_known_to_be(compiled):
                  200, limit=200)
     new = {q.statement: q for g in answer.groups if g.group == "services" for q in g.questions}
     q = new["You offer financial information services in all of China (CN)."]
+    assert q.id == "services[+]=financial_information_services@CN"
     assert q.patch == [{"op": "add", "path": "/services/-",
                         "value": {"type": "financial_information_services", "regions": ["CN"]}}]
     assert "fininfo.service-without-permit" in {o.rule_id for o in q.opens}
