@@ -270,14 +270,14 @@ class _Proposer:
             if not found or (t.op == "in" and attr in ("location", "destination")):
                 continue
             pointer = f"/{name}/{index}/" + "/".join(parts)
-            if isinstance(current, list):
-                op, shown = _op(pointer + "/-", value), value
-            elif attr == "content_types":
-                op, shown = _op(pointer, [value]), value
+            if isinstance(current, list):  # a list the profile left empty: add the item
+                op = _op(pointer + "/-", value)
+            elif attr == "content_types":  # a list the profile left out: state it with the one item
+                op = _op(pointer, [value])
             else:
-                op, shown = _op(pointer, _json(value)), value
+                op = _op(pointer, _json(value))
             self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}",
-                               f"{label} ({name}[{index}]): {_phrase(attr, shown, t.op).removeprefix('is ')}.", (op,)))
+                               f"{label} ({name}[{index}]): {_phrase(attr, value, t.op).removeprefix('is ')}.", (op,)))
 
     def new_item(self, pattern: Pattern, name: str, identity: str, value: str) -> None:
         """A new item of a list, stated by what it is (and, for a flow or a product, what it carries or how it is
@@ -328,7 +328,8 @@ def _phrase(attr: str, value: Any, op: str = "eq") -> str:
         "subjects": f"concerns {shown}", "storage": f"is stored {'on a cloud' if value == 'cloud' else 'on premises'}",
         "location": f"is kept in {labels.country(str(value))}", "volume": f"covers at least {shown} records or people",
         "purpose": f"is for {shown}", "destination": f"goes to {labels.country(str(value))}",
-        "data_category": f"carries {shown}", "trade": f"is traded: {shown}", "granted": f"was granted on {shown}",
+        "data_category": f"carries {shown}", "trade": {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
+                  "procurement": "are procured (as a CII operator)"}.get(str(value), f"are traded: {shown}"), "granted": f"was granted on {shown}",
         "scope": f"covers {shown}",
     }.get(attr, f"has {attr.replace('_', ' ')} {shown}")
 
