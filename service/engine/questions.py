@@ -277,7 +277,7 @@ class _Proposer:
             else:
                 op = _op(pointer, _json(value))
             self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}",
-                               f"{label} ({name}[{index}]): {_phrase(attr, value, t.op).removeprefix('is ')}.", (op,)))
+                               f"{label} ({name}[{index}]): {_phrase(attr, value, t.op).removeprefix('is ').removeprefix('are ')}.", (op,)))
 
     def new_item(self, pattern: Pattern, name: str, identity: str, value: str) -> None:
         """A new item of a list, stated by what it is (and, for a flow or a product, what it carries or how it is
