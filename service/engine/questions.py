@@ -83,6 +83,8 @@ FLAG_PHRASES = {
     "on_control_list": ("are on the import licence or export control list", "are not on a control list"),
     "concerns_public_interest": ("concern state security or public interests", "do not concern state security"),
 }
+TRADE_PHRASES = {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
+                 "procurement": "are procured (as a CII operator)"}
 GROUP_TITLES = {"business": "About the business", "services": "Services the business may offer",
                 "licences": "Licences the business may hold", "data": "Data the business may hold",
                 "cross_border": "Cross-border connections and transfers", "products": "Products the business may trade",
@@ -276,8 +278,9 @@ class _Proposer:
                 op = _op(pointer, [value])
             else:
                 op = _op(pointer, _json(value))
-            self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}",
-                               f"{label} ({name}[{index}]): {_phrase(attr, value, t.op).removeprefix('is ').removeprefix('are ')}.", (op,)))
+            phrase = _phrase(attr, value, t.op).removeprefix("is ").removeprefix("are ")
+            self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}", f"{label} ({name}[{index}]): {phrase}.",
+                               (op,)))
 
     def new_item(self, pattern: Pattern, name: str, identity: str, value: str) -> None:
         """A new item of a list, stated by what it is (and, for a flow or a product, what it carries or how it is
@@ -328,9 +331,8 @@ def _phrase(attr: str, value: Any, op: str = "eq") -> str:
         "subjects": f"concerns {shown}", "storage": f"is stored {'on a cloud' if value == 'cloud' else 'on premises'}",
         "location": f"is kept in {labels.country(str(value))}", "volume": f"covers at least {shown} records or people",
         "purpose": f"is for {shown}", "destination": f"goes to {labels.country(str(value))}",
-        "data_category": f"carries {shown}", "trade": {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
-                  "procurement": "are procured (as a CII operator)"}.get(str(value), f"are traded: {shown}"), "granted": f"was granted on {shown}",
-        "scope": f"covers {shown}",
+        "data_category": f"carries {shown}", "trade": TRADE_PHRASES.get(str(value), f"are traded: {shown}"),
+        "granted": f"was granted on {shown}", "scope": f"covers {shown}",
     }.get(attr, f"has {attr.replace('_', ' ')} {shown}")
 
 
@@ -344,7 +346,8 @@ def _new_statement(name: str, item: dict[str, Any]) -> str:
     if name == "services":
         return f"You offer {labels.SERVICE_TYPES.get(item['type'], item['type'])}{' in ' + where if where else ''}."
     if name == "licences":
-        return f"You hold {_article(labels.LICENCE_TYPES.get(item['type'], item['type']))} permit{' for ' + where if where else ''}."
+        permit = _article(labels.LICENCE_TYPES.get(item["type"], item["type"]))
+        return f"You hold {permit} permit{' for ' + where if where else ''}."
     if name == "data":
         return f"You hold {labels.DATA_CATEGORIES.get(item['category'], item['category'])}."
     if name == "cross_border":
