@@ -14,7 +14,8 @@ from ulid import ULID
 
 from service import metrics
 from service.answers import Answer, make
-from service.engine.assessment import Assessment, Obligation, RulesetRef
+from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
+from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, InvalidProfile, NotFound
 from service.profile.model import Profile, check_list_sizes
 from service.rulesets import Loaded, RuleSets
@@ -25,6 +26,9 @@ from service.store.journal import DecisionJournal
 
 EVALUATED = metrics.EVALUATIONS.labels("evaluated")
 REUSED = metrics.EVALUATIONS.labels("reused")
+#: How far past as_of an assessment looks for duties that start and deadlines that fall (days).
+DEFAULT_HORIZON_DAYS = 365
+MAX_HORIZON_DAYS = 3650
 
 
 def new_id() -> str:
@@ -56,7 +60,7 @@ def check_profile(profile: Profile, max_items: int, prefix: str = "") -> None:
                              [ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
 
 
-def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = 0) -> Recorded:
+def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
     """Evaluate, or reuse the answer of an identical evaluation under this rule-set version (it is deterministic)."""
     stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
     key = (horizon_days, stated)
@@ -80,10 +84,18 @@ def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> An
                           recorded.answer.template, loop)
 
 
-def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = 0) -> Recorded:
+def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
     check_profile(profile, max_items)
     with rulesets.lease() as loaded:
         return evaluate(loaded, profile, horizon_days)
+
+
+def questions(rulesets: RuleSets, profile: Profile, max_items: int, limit: int) -> Questions:
+    """What to ask next about a partial profile (evaluates it once per candidate fact: run it off the event loop).
+    Nothing is recorded: no assessment is made."""
+    check_profile(profile, max_items)
+    with rulesets.lease() as loaded:
+        return ask(loaded.compiled, profile, max_items, limit)
 
 
 def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
@@ -94,6 +106,11 @@ def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
     if row is None:
         raise NotFound(f"no assessment {assessment_id!r}")
     return decisions.body(db, row)
+
+
+def recorded_assessment(db: Database, journal: DecisionJournal, assessment_id: str) -> Assessment:
+    """A recorded assessment as the model of its recorded JSON (for exports: what was returned, not re-evaluated)."""
+    return Assessment.model_validate_json(read(db, journal, assessment_id))
 
 
 # --- comparing two profiles ------------------------------------------------------------------------
@@ -125,21 +142,28 @@ class Comparison(BaseModel):
     removed: list[Obligation] = Field(description="Obligations of the baseline that the proposed profile no longer triggers.")
     changed: list[Change] = Field(description="Rules triggered by both, with different kind, reasons or dates.")
     unchanged: list[Obligation] = Field(description="Obligations identical in both.")
+    upcoming_added: list[Upcoming] = Field(
+        default_factory=list, description="Duties starting within the horizon for the proposed profile and not the baseline.")
+    upcoming_removed: list[Upcoming] = Field(
+        default_factory=list, description="Duties starting within the horizon for the baseline and not the proposed profile.")
 
 
 def _comparable(o: Obligation) -> dict[str, Any]:
     return o.model_dump(mode="json")
 
 
-def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int) -> tuple[Comparison, list[Recorded]]:
+def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int,
+            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Recorded]]:
     """Both sides under one rule-set version; the caller records both assessments."""
     check_profile(request.baseline, max_items, "baseline.")
     check_profile(request.proposed, max_items, "proposed.")
     with rulesets.lease() as loaded:
-        base = evaluate(loaded, request.baseline)
-        prop = evaluate(loaded, request.proposed)
+        base = evaluate(loaded, request.baseline, horizon_days)
+        prop = evaluate(loaded, request.proposed, horizon_days)
     before = {o.rule_id: o for o in base.answer.assessment.obligations}
     after = {o.rule_id: o for o in prop.answer.assessment.obligations}
+    upcoming_before = {u.obligation.rule_id for u in base.answer.assessment.upcoming}
+    upcoming_after = {u.obligation.rule_id for u in prop.answer.assessment.upcoming}
     changed, unchanged = [], []
     for o in prop.answer.assessment.obligations:
         if o.rule_id in before:
@@ -155,4 +179,6 @@ def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int) -> t
         removed=[o for o in base.answer.assessment.obligations if o.rule_id not in after],
         changed=changed,
         unchanged=unchanged,
+        upcoming_added=[u for u in prop.answer.assessment.upcoming if u.obligation.rule_id not in upcoming_before],
+        upcoming_removed=[u for u in base.answer.assessment.upcoming if u.obligation.rule_id not in upcoming_after],
     ), [base, prop])

@@ -134,6 +134,9 @@ def evaluate(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
     rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=0, max=3650,
+                                              help="Also list duties starting, and deadlines falling, this many days "
+                                                   "past as_of.")] = 365,
 ) -> None:
     """Evaluate one profile against a rule folder, without a server or database."""
     from pydantic import ValidationError
@@ -159,7 +162,7 @@ def evaluate(
         compiled, _ = prepare(from_directory(rules_dir or get_settings().rules_dir), "local")
     except InvalidRuleSet as exc:
         _fail(str(exc))
-    assessment = compiled.evaluate(profile, new_id())
+    assessment = compiled.evaluate(profile, new_id(), horizon_days=horizon_days)
     compiled.close()
     if as_json:
         typer.echo(assessment.model_dump_json(indent=2))
@@ -168,11 +171,21 @@ def evaluate(
     for o in assessment.obligations:
         deadline = f" (deadline {o.deadline}{', passed' if o.overdue else ''})" if o.deadline else ""
         typer.echo(f"\n[{o.kind.upper()}, {o.severity}] {o.title}{deadline}\n  rule {o.rule_id}")
+        if o.explanation:
+            typer.echo(f"  {o.explanation}")
         for reason in o.because:
             typer.echo(f"  because {reason}")
         for c in o.citations:
             typer.echo(f"  cites {c.title} ({c.issuer}{', ' + c.issued if c.issued else ''}) {c.provision or ''} [{c.legal_status}]")
             typer.echo(f"    \"{c.source.quote}\"")
+    if assessment.upcoming:
+        typer.echo(f"\nstarting within {horizon_days} days:")
+        for u in assessment.upcoming:
+            typer.echo(f"  {u.starts} [{u.obligation.kind}, {u.obligation.severity}] {u.obligation.title} ({u.obligation.rule_id})")
+    if assessment.deadlines:
+        typer.echo(f"\ndeadlines within {horizon_days} days:")
+        for d in assessment.deadlines:
+            typer.echo(f"  {d.date} [{d.kind}, {d.severity}] {d.title} ({d.rule_id})")
 
 
 @app.command()

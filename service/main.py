@@ -15,6 +15,7 @@ from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
 from service.api.routes import assessments, health, rules, rulesets, ui
 from service.assessments import ComparisonRequest
+from service.batches import BatchRequest
 from service.profile.model import Profile
 from service.propagation import Follower
 from service.rulesets import RuleSets
@@ -94,8 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
-    problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes})
+    problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest,
+                                          "/v1/assessments/questions": Profile, "/v1/assessments/batch": BatchRequest})
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes,
+                                                                             "/v1/assessments/batch": settings.max_batch_bytes})
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from service.assessments import Comparison, ComparisonRequest
+from service.batches import BatchRequest, BatchResponse
 from service.engine.assessment import Assessment
+from service.engine.questions import Questions
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
 from service.rulebase.model import CONDITION_SCHEMA, RuleFile
@@ -28,6 +30,9 @@ def generate() -> dict[str, dict[str, Any]]:
         "assessment.schema.json": Assessment.model_json_schema(mode="serialization"),
         "comparison-request.schema.json": ComparisonRequest.model_json_schema(),
         "comparison.schema.json": Comparison.model_json_schema(mode="serialization"),
+        "batch-request.schema.json": BatchRequest.model_json_schema(),
+        "batch.schema.json": BatchResponse.model_json_schema(mode="serialization"),
+        "questions.schema.json": Questions.model_json_schema(mode="serialization"),
         "rule-file.schema.json": _rule_file_schema(),
         "instrument.schema.json": Instrument.model_json_schema(),
     }

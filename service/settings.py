@@ -47,6 +47,7 @@ class Settings(BaseSettings):
         1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
         "(PostgreSQL also notifies at once).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
+    max_batch_bytes: int = Field(32 * 1024 * 1024, description="Largest body of POST /v1/assessments/batch (413 beyond).")
     decision_journal_dir: Path | None = Field(
         None, description="Where each process journals assessments (fsync'ed) before they reach the database "
         "(default: a journal folder beside an SQLite file, else data/journal in the repository).")

@@ -76,7 +76,9 @@ class RequestContext:
             nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status, started_response = message["status"], True
-                message["headers"] = list(message.get("headers") or ()) + extra
+                headers = list(message.get("headers") or ())
+                own = {name.lower() for name, _ in headers}  # a response's own policy (the HTML report's) wins
+                message["headers"] = headers + [h for h in extra if h[0] not in own]
             await send(message)
 
         try:

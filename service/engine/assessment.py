@@ -63,15 +63,32 @@ class Warning(Answer):
 class Upcoming(Answer):
     """A duty whose conditions hold but which applies only after as_of (within the horizon)."""
 
-    starts: dt.date
-    obligation: Obligation
+    starts: dt.date = Field(description="The day the rule starts to apply (its applies_from).")
+    days_until: int = Field(description="Days from as_of to starts.")
+    obligation: Obligation = Field(description="The finding as it will read on the day it starts.")
+
+
+class Deadline(Answer):
+    """A deadline that falls between as_of and the end of the horizon."""
+
+    date: dt.date
+    days_left: int = Field(description="Days from as_of to the deadline (0: due on as_of).")
+    rule_id: str
+    kind: str
+    severity: str
+    title: str
+    listed_in: str = Field(description="obligations: the duty applies on as_of; upcoming: it starts within the horizon.")
 
 
 class Assessment(Answer):
     assessment_id: str
     ruleset: RulesetRef
     as_of: dt.date
+    horizon_days: int = Field(0, description="How far past as_of `upcoming` and `deadlines` look, in days.")
     obligations: list[Obligation]
     derived_facts: list[DerivedFact]
-    upcoming: list[Upcoming] = Field(default_factory=list)
+    upcoming: list[Upcoming] = Field(default_factory=list, description=(
+        "Duties whose conditions hold on as_of but which start to apply within the horizon, soonest first."))
+    deadlines: list[Deadline] = Field(default_factory=list, description=(
+        "Deadlines of the obligations and upcoming duties that fall within the horizon, soonest first."))
     warnings: list[Warning] = Field(default_factory=list)

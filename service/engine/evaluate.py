@@ -18,9 +18,10 @@ from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
-from .assessment import Assessment, Citation, DerivedFact, Obligation, RulesetRef, Source, Upcoming, Warning
+from .assessment import Assessment, Citation, Deadline, DerivedFact, Obligation, RulesetRef, Source, Upcoming, Warning
 from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
 from .explain import Explainer, lookup
+from .sentences import Sentences
 
 
 @dataclass
@@ -62,6 +63,7 @@ class CompiledRuleSet:
             self.close()
             raise
         self.explainer = Explainer(ruleset.derived)
+        self.sentences = Sentences(ruleset.derived)
         self._citations: dict[tuple, list[Citation]] = {}
 
     @property
@@ -125,6 +127,7 @@ class CompiledRuleSet:
 
     # --- writing up ----------------------------------------------------------------------------
     def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0) -> Assessment:
+        """The assessment of a profile: what applies on as_of, and what starts or falls due within the horizon."""
         as_of = profile.effective_as_of()
         evaluation = self.match(profile, as_of)
         obligations: list[Obligation] = []
@@ -138,11 +141,17 @@ class CompiledRuleSet:
             if in_window(spec, as_of):
                 obligations.append(self.obligation(spec, matches, as_of, reasons))
             elif spec.rule.applies_from and as_of < spec.rule.applies_from <= horizon:
+                starts = spec.rule.applies_from
                 upcoming.append(Upcoming.model_construct(
-                    starts=spec.rule.applies_from,
-                    obligation=self.obligation(spec, matches, spec.rule.applies_from, reasons)))
+                    starts=starts, days_until=(starts - as_of).days,
+                    obligation=self.obligation(spec, matches, starts, reasons)))
         obligations.sort(key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
         upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
+        deadlines = [Deadline.model_construct(date=o.deadline, days_left=(o.deadline - as_of).days, rule_id=o.rule_id,
+                                              kind=o.kind, severity=o.severity, title=o.title, listed_in=where)
+                     for where, items in (("obligations", obligations), ("upcoming", [u.obligation for u in upcoming]))
+                     for o in items if o.deadline is not None and as_of <= o.deadline <= horizon]
+        deadlines.sort(key=lambda d: (d.date, d.rule_id))
         derived = [
             DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
             for _, d in sorted(evaluation.derived.items(), key=lambda kv: (kv[0][0], json.dumps(kv[1].values, sort_keys=True)))
@@ -156,9 +165,11 @@ class CompiledRuleSet:
             assessment_id=assessment_id,
             ruleset=RulesetRef.model_construct(version=self.version, digest=self.digest),
             as_of=as_of,
+            horizon_days=horizon_days,
             obligations=obligations,
             derived_facts=derived,
             upcoming=upcoming,
+            deadlines=deadlines,
             warnings=warnings,
         )
 
@@ -196,7 +207,7 @@ class CompiledRuleSet:
             applies_until=rule.applies_until,
             citations=self.citations(spec, as_of),
             because=because,
-            explanation=None,
+            explanation=self.sentences.explanation(spec, ordered, as_of, because),
         )
 
     def citations(self, spec: RuleSpec, as_of: dt.date) -> list[Citation]:

@@ -109,6 +109,13 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
     },
 }
 
+#: Fields every fact of its type carries (the profile requires them), whatever a rule tests.
+ALWAYS_STATED: set[tuple[str, str]] = {
+    ("licence", "type"), ("service", "type"), ("network_resource", "kind"), ("data", "category"),
+    ("cross_border", "kind"), ("product", "kind"), ("presence", "region"), ("presence", "registered"),
+    ("presence", "operates"),
+}
+
 #: Fact types built by the engine itself; rules cannot name them.
 CONTEXT = "context"
 PHASE = "phase"

@@ -67,6 +67,8 @@ def render(ruleset: RuleSet) -> str:
             if s.rule.jurisdiction != "CN":
                 when.append(s.rule.jurisdiction)
             lines.append(f"- `{s.id}` ({kind}{'; ' + ', '.join(when) if when else ''}): {s.rule.title}")
+            if s.rule.explanation:
+                lines.append(f"  <br>explained as: {s.rule.explanation}")
         if not specs:
             lines.append("- no rule yet")
         lines.append("")

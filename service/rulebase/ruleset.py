@@ -20,6 +20,7 @@ from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
 from service.profile.model import Profile
 
 from .catalogue import Catalogue, Instrument, Status
+from . import explanations
 from .conditions import Variant, Vocabulary, kind_family, derived_values, parse_when, referenced_facts
 from .loading import RULE_SUFFIXES, RuleFiles, parse_yaml
 from .model import Rule, RuleFile
@@ -43,6 +44,7 @@ class RuleSpec:
     negative_derived: set[str] = field(default_factory=set)
     has_absent: bool = False
     stratum: int = 0
+    explanation: explanations.Template | None = None
 
     @property
     def id(self) -> str:
@@ -236,6 +238,7 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
                     out.add(spec.file, spec.id, f"derive.{name}.{fname}",
                             f"holds a {fspec.kind} here but a {want.kind} in another rule deriving {name!r}")
 
+        _check_explanation(spec, vocab, out)
         _check_rule(spec, catalogue, sources, out)
 
     # examples
@@ -265,6 +268,23 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
         derived=derived,
         producers={name: [s.id for s in rules_] for name, rules_ in producers.items()},
     )
+
+
+def _check_explanation(spec: RuleSpec, vocab: Vocabulary, out: _Collector) -> None:
+    rule = spec.rule
+    if rule.explanation is None:
+        return
+    if rule.kind is None:
+        out.add(spec.file, spec.id, "explanation", "a rule that reports nothing has nothing to explain: remove it")
+        return
+    template, errors = explanations.parse(rule.explanation)
+    if template is not None and spec.variants:
+        dates = {"deadline": rule.deadline, "applies_from": rule.applies_from, "applies_until": rule.applies_until}
+        errors = explanations.check(template, spec.variants, vocab.types, vocab.derived, dates)
+    for message in errors:
+        out.add(spec.file, spec.id, "explanation", message)
+    if not errors:
+        spec.explanation = template
 
 
 def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Collector) -> None:

@@ -30,6 +30,19 @@ async def test_evaluation_and_reading_can_require_tokens(closed_app):
         assert (await client.get("/healthz")).status_code == 200
 
 
+async def test_the_new_endpoints_follow_the_same_roles(closed_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=closed_app), base_url="http://t") as client:
+        for path, body in (("/v1/assessments/batch", {"profiles": [make_profile()]}),
+                           ("/v1/assessments/questions", make_profile())):
+            assert (await client.post(path, json=body)).status_code == 401, path
+            assert (await client.post(path, json=body, headers=bearer("reader"))).status_code == 403, path
+            assert (await client.post(path, json=body, headers=bearer("evaluator"))).status_code == 200, path
+        r = await client.post("/v1/assessments", json=make_profile(), headers=bearer("evaluator"))
+        for suffix in (".csv", "/report"):
+            assert (await client.get(r.headers["Location"] + suffix)).status_code == 401, suffix
+            assert (await client.get(r.headers["Location"] + suffix, headers=bearer("reader"))).status_code == 200
+
+
 def test_tokens_from_environment_and_file(tmp_path):
     file = tmp_path / "tokens"
     file.write_text("# operators\nfile-token-0123456789abc=operator\n")

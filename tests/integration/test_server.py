@@ -70,5 +70,10 @@ def test_cli_check_and_eval(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "as of 2017-02-01" in out.stdout and "[OBLIGATION" in out.stdout and "cites " in out.stdout
+    assert "Your IDC permit dates from before the 2015 catalogue (1 June 2011)" in out.stdout  # the explanation
+    assert "deadlines within 365 days:\n  2017-03-31" in out.stdout
+    none = subprocess.run([str(BIN / "compliance-engine"), "eval", str(profile), "--as-of", "2017-02-01",
+                           "--horizon-days", "0"], capture_output=True, text=True)
+    assert none.returncode == 0 and "deadlines within" not in none.stdout
     as_json = subprocess.run([str(BIN / "compliance-engine"), "eval", str(profile), "--json"], capture_output=True, text=True)
     assert json.loads(as_json.stdout)["obligations"]

@@ -1,4 +1,4 @@
-"""POST /v1/assessments, GET /v1/assessments/{id}, POST /v1/assessments/compare."""
+"""POST /v1/assessments, GET /v1/assessments/{id} (.csv, /report), POST /v1/assessments/compare, /batch, /questions."""
 from __future__ import annotations
 
 import asyncio
@@ -7,12 +7,15 @@ import orjson
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
-from service import assessments
+from service import assessments, batches
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
+from service.engine.questions import Questions
+from service.exports import report as exports_report
+from service.exports import table as exports_table
 from service.profile.model import Profile
 
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
@@ -23,17 +26,21 @@ PROBLEMS = {422: {"description": "Invalid profile: the problem names each path a
 
 
 RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
+HORIZON = Query(assessments.DEFAULT_HORIZON_DAYS, ge=0, le=assessments.MAX_HORIZON_DAYS,
+                description="How many days past as_of to look for duties that start (`upcoming`) and deadlines that fall "
+                            "(`deadlines`).")
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
     **PROBLEMS, 503: {"description": "The decision log cannot take the record (the database has been unreachable too long)"}},
              summary="Evaluate one profile and record it in the decision log")
-async def create_assessment(profile: Profile, request: Request, record: bool = RECORD) -> Response:
+async def create_assessment(profile: Profile, request: Request, record: bool = RECORD,
+                            horizon_days: int = HORIZON) -> Response:
     # the hot path: the token check and services come straight from the app, not through dependencies
     # (each dependency resolved per request cost ~5% of throughput here)
     await authorize(request, "evaluator", "require_token_for_evaluation")
     state = request.app.state
-    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items)
+    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items, horizon_days)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
     headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
@@ -41,6 +48,26 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
         headers["Location"] = f"/v1/assessments/{recorded.assessment_id}"
     return Response(recorded.answer.body_bytes(recorded.assessment_id), status_code=201 if record else 200,
                     media_type="application/json", headers=headers)
+
+
+# before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
+@router.get("/{assessment_id}.csv", response_class=Response, responses={
+    200: {"content": {"text/csv": {}}, "description": "One row per finding and citation (UTF-8, RFC 4180)"},
+    404: {"description": "No such assessment"}},
+            summary="A recorded assessment as CSV: one row per finding and citation")
+async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
+    assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
+    return Response(exports_table.render(assessment).encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="assessment-{assessment.assessment_id}.csv"',
+        "X-Ruleset-Version": assessment.ruleset.version})
+
+
+@router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: {"description": "No such assessment"}},
+            summary="A recorded assessment as a printable HTML report, grouped by instrument and kind")
+async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> HTMLResponse:
+    assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
+    return HTMLResponse(exports_report.render(assessment), headers={
+        "Content-Security-Policy": exports_report.CONTENT_SECURITY_POLICY, "X-Ruleset-Version": assessment.ruleset.version})
 
 
 @router.get("/{assessment_id}", response_model=Assessment, responses={404: {"description": "No such assessment"}},
@@ -54,11 +81,36 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
 async def compare(request: assessments.ComparisonRequest, response: Response, rulesets: RuleSetsDep,
-                  journal: JournalDep, settings: SettingsDep, _: Evaluator,
-                  record: bool = RECORD) -> assessments.Comparison:
-    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
+                  journal: JournalDep, settings: SettingsDep, _: Evaluator, record: bool = RECORD,
+                  horizon_days: int = HORIZON) -> assessments.Comparison:
+    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, horizon_days)
     response.headers["X-Ruleset-Version"] = comparison.ruleset.version
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
     return comparison
+
+
+@router.post("/batch", response_model=batches.BatchResponse, responses={
+    422: {"description": "Not a list of 1 to 1,000 items (a bad item gets its own 422 inside the answer)"},
+    413: {"description": "Body larger than MAX_BATCH_BYTES"}},
+             summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
+async def create_batch(request: batches.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
+                       settings: SettingsDep, _: Evaluator, record: bool = RECORD,
+                       horizon_days: int = HORIZON) -> Response:
+    ref, outcomes = await run_in_threadpool(batches.assess, rulesets, request.profiles, settings.max_list_items,
+                                            horizon_days)
+    if record:
+        await batches.record(journal, outcomes)
+    return Response(batches.body(ref, outcomes, record), media_type="application/json",
+                    headers={"X-Ruleset-Version": ref.version})
+
+
+@router.post("/questions", response_model=Questions, responses=PROBLEMS,
+             summary="What to ask next: facts not yet given that would make further rules apply (not recorded)")
+async def questions(profile: Profile, response: Response, rulesets: RuleSetsDep, settings: SettingsDep, _: Evaluator,
+                    limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
+                    ) -> Questions:
+    answer = await run_in_threadpool(assessments.questions, rulesets, profile, settings.max_list_items, limit)
+    response.headers["X-Ruleset-Version"] = answer.ruleset.version
+    return answer

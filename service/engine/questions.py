@@ -1,0 +1,496 @@
+"""What to ask next: facts a partial profile does not give that would make further rules apply if true.
+
+Sound by construction, in two steps:
+
+1. *Candidates* come from the rules' own conditions. For every positive condition of every rule
+   (rules that only derive facts included, since categories chain into the rules that report), the
+   single fact that would satisfy its constant tests is proposed: a business flag or sector the
+   profile leaves unstated, a registered region where a regional rule applies, a service type not
+   offered, a licence, data category, cross-border flow, product or network resource not listed, or
+   an unstated attribute of an item the profile already lists (a service aimed at minors, data about
+   children, a VPN that is not approved, ...). A new service is offered where the business is known
+   to be (its registered region and the regions of its services), unless the condition names a region.
+2. *Verification*: each candidate is added to the profile and the profile evaluated again; the rules
+   that report on `as_of` with it and not without it are the rules it would open. A candidate that
+   opens nothing is dropped, so every question shown is one whose answer "yes" changes the assessment.
+
+Candidates are deduplicated and taken in a fixed order, at most MAX_CANDIDATES of them, so the answer
+is deterministic and bounded. Questions are ranked by score: the sum of the severity weights of the
+rules they would open (critical 5, high 4, medium 3, low 2, info 1), so both how many rules and how
+severe count; ties go to the question opening more rules, then to the path. Groups (the business,
+new services, the first service listed, ...) are ranked by their best question.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from service.profile import labels, regions
+from service.profile.model import Profile, check_list_sizes
+from service.rulebase.conditions import Pattern, Test, Var
+from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
+from service.rulebase.ruleset import RuleSpec
+
+from .assessment import Citation, RulesetRef
+from .evaluate import CompiledRuleSet, in_window
+
+MAX_CANDIDATES = 400
+SEVERITY_WEIGHT = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
+
+#: Profile lists, the fact each holds, and the field that says what an item is.
+LISTS = {"service": ("services", "type"), "licence": ("licences", "type"), "data": ("data", "category"),
+         "cross_border": ("cross_border", "kind"), "product": ("products", "kind"),
+         "network_resource": ("network_resources", "kind")}
+LISTS_BY_NAME = {name: identity for name, identity in LISTS.values()}
+#: What, besides the identity, says what a new item is: a cross-border flow's data, a product's trade.
+ITEM_IDENTITY = {"cross_border": ("data_category",), "products": ("trade",)}
+BUSINESS_FLAGS = {
+    "foreign_invested": ("The business is foreign-invested.", "The business is not foreign-invested."),
+    "cii_operator": ("The business operates critical information infrastructure (CII).",
+                     "The business does not operate critical information infrastructure."),
+    "negative_credit_record": ("The business has a negative credit record.",
+                               "The business has no negative credit record."),
+    "serious_data_incident_last_12_months": ("The business had a serious data security incident in the last 12 months.",
+                                             "The business had no serious data security incident in the last 12 months."),
+}
+#: How an item's yes/no field reads: (when true, when false).
+FLAG_PHRASES = {
+    "targets_minors": ("is aimed at minors", "is not aimed at minors"),
+    "third_party_sdks": ("embeds third-party SDKs or plug-ins", "embeds no third-party SDKs or plug-ins"),
+    "deep_learning_or_vr_content": ("offers content made with deep learning or virtual reality",
+                                    "offers no content made with deep learning or virtual reality"),
+    "profiling_with_legal_effect": ("profiles users with legal effects on them", "profiles users without legal effects"),
+    "self_built_telecom_equipment": ("uses telecom equipment the business built itself",
+                                     "uses no self-built telecom equipment"),
+    "apply_for_certification": ("is applying for app security certification", "is not applying for certification"),
+    "institutional_user": ("is used by the business as an educational institution",
+                           "is provided by the business (not only used as an institution)"),
+    "live_shows": ("broadcasts live shows", "broadcasts no live shows"),
+    "filed": ("has been filed", "has not been filed"),
+    "certification_under_revocation": ("has a similar certification in its revocation period",
+                                       "has no certification in a revocation period"),
+    "provider_licensed": ("comes from a provider holding the permit", "comes from a provider without the permit"),
+    "recorded": ("is fully recorded in MIIT's system", "is not fully recorded in MIIT's system"),
+    "sublet_for_idc_isp": ("is sublet to other enterprises for their IDC or ISP services", "is not sublet"),
+    "provided_to_unlicensed": ("is provided to parties without the corresponding permit",
+                               "is not provided to parties without a permit"),
+    "approved": ("is approved by the telecom authorities", "is not approved by the telecom authorities"),
+    "on_control_list": ("are on the import licence or export control list", "are not on a control list"),
+    "concerns_public_interest": ("concern state security or public interests", "do not concern state security"),
+}
+TRADE_PHRASES = {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
+                 "procurement": "are procured (as a CII operator)"}
+GROUP_TITLES = {"business": "About the business", "services": "Services the business may offer",
+                "licences": "Licences the business may hold", "data": "Data the business may hold",
+                "cross_border": "Cross-border connections and transfers", "products": "Products the business may trade",
+                "network_resources": "Network resources the business may use"}
+
+
+# --- the answer --------------------------------------------------------------------------------------
+class OpenedRule(BaseModel):
+    rule_id: str
+    kind: str
+    severity: str
+    title: str
+
+
+class RuleCitations(BaseModel):
+    kind: str
+    severity: str
+    title: str
+    citations: list[Citation]
+
+
+class Question(BaseModel):
+    id: str = Field(description="Stable key of the fact: its path and value.")
+    path: str = Field(description="Where the fact goes in the profile; [+] is a new item of the list.")
+    statement: str = Field(description="The fact, stated as true.")
+    patch: list[dict[str, Any]] = Field(description=(
+        "A JSON Patch (RFC 6902) adding the fact to the profile as the service reads it (`business` and every "
+        "list present)."))
+    score: int = Field(description="Sum of the severity weights of the rules it would open.")
+    opens: list[OpenedRule] = Field(description="Rules that would report on as_of if the fact were true (their "
+                                                "citations are in `rules`), most serious first.")
+
+
+class QuestionGroup(BaseModel):
+    group: str = Field(description="`business`, a list (`services`: new items), or an item (`services[0]`).")
+    title: str
+    score: int = Field(description="The best score among its questions.")
+    questions: list[Question]
+
+
+class Questions(BaseModel):
+    """Facts not yet given that would make further rules apply, grouped and ranked. Not recorded."""
+
+    ruleset: RulesetRef
+    as_of: dt.date
+    considered: int = Field(description="Candidate facts proposed by the rules' conditions and tried.")
+    found: int = Field(description="Candidates that open at least one rule.")
+    shown: int = Field(description="Questions in this answer (at most `limit`, the best first).")
+    groups: list[QuestionGroup]
+    rules: dict[str, RuleCitations] = Field(description="Every rule the questions shown would open, with its citations.")
+
+
+# --- candidates --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Candidate:
+    group: str
+    path: str
+    statement: str
+    patch: tuple[tuple[str, str, str], ...]  # (op, path, value as JSON)
+
+    @property
+    def key(self) -> str:
+        return json.dumps(self.patch)
+
+    @property
+    def id(self) -> str:
+        """Readable and stable: `business.cii_operator=true`, `services[+]=cdn@CN-BJ`,
+        `cross_border[+]=data_transfer/personal_information`."""
+        value = json.loads(self.patch[0][2])
+        if isinstance(value, dict):  # a new item: what it is (and where)
+            name = self.path.partition("[")[0]
+            fields = (LISTS_BY_NAME[name],) + ITEM_IDENTITY.get(name, ())
+            text = "/".join(str(value[f]) for f in fields if f in value)
+            if value.get("regions"):
+                text += "@" + ",".join(value["regions"])
+        elif isinstance(value, list):
+            text = ",".join(str(v) for v in value)
+        else:
+            text = json.dumps(value) if isinstance(value, bool) else str(value)
+        return f"{self.path}={text}"
+
+    def ops(self) -> list[dict[str, Any]]:
+        return [{"op": op, "path": path, "value": json.loads(value)} for op, path, value in self.patch]
+
+
+def _op(path: str, value: Any) -> tuple[str, str, str]:
+    return ("add", path, json.dumps(value, sort_keys=True, default=str))
+
+
+def _value_for(t: Test) -> tuple[bool, Any]:
+    """A constant that satisfies a test, if one follows from it: (found, value)."""
+    if isinstance(t.value, Var):
+        return False, None
+    if t.op == "eq":
+        return True, t.value
+    if t.op in ("in", "includes_any") and t.value:
+        return True, t.value[0]
+    if t.op == "includes":
+        return True, t.value
+    if t.op in ("covers", "within"):
+        return True, t.value
+    if t.op in ("gte", "lte"):
+        return True, t.value
+    if t.op in ("gt", "lt"):
+        step = -1 if t.op == "lt" else 1
+        if isinstance(t.value, dt.date):
+            return True, t.value + dt.timedelta(days=step)
+        if isinstance(t.value, int):
+            return True, t.value + step
+    return False, None
+
+
+class _Proposer:
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        b = profile.business
+        known = set(([b.registered_region] if b.registered_region else []) + [r for s in profile.services for r in s.regions])
+        # where the business is known to be, without regions another one contains (CN covers all)
+        self.regions = sorted(r for r in known if not any(a in known for a in regions.ancestors(r)[1:]))
+        self.out: dict[str, Candidate] = {}
+        self.sources: dict[str, set[str]] = {}  # candidate -> ids of the rules whose conditions proposed it
+        self.rule = ""
+        self.relevant: dict[tuple[str, str], set[str]] = {}  # (fact, field) -> kinds of item a rule tests it on
+
+    def add(self, candidate: Candidate) -> None:
+        self.out.setdefault(candidate.key, candidate)
+        self.sources.setdefault(candidate.key, set()).add(self.rule)
+
+    # business -------------------------------------------------------------------------------------
+    def business(self, pattern: Pattern) -> None:
+        b = self.profile.business
+        for t in pattern.tests:
+            if t.field in BUSINESS_FLAGS and t.op == "eq" and isinstance(t.value, bool) and getattr(b, t.field) is None:
+                self.add(Candidate("business", f"business.{t.field}", BUSINESS_FLAGS[t.field][0 if t.value else 1],
+                                   (_op(f"/business/{t.field}", t.value),)))
+            elif t.field == "sectors" and t.op in ("includes", "includes_any") and not b.sectors:
+                for sector in (t.value,) if t.op == "includes" else t.value:
+                    self.add(Candidate("business", "business.sectors", f"The business is in the {sector} sector.",
+                                       (_op("/business/sectors/-", sector),)))
+
+    def jurisdiction(self, spec: RuleSpec) -> None:
+        code = spec.rule.jurisdiction
+        if code != "CN" and self.profile.business.registered_region is None:
+            self.add(Candidate("business", "business.registered_region",
+                               f"The business is registered in {labels.region(code)}.",
+                               (_op("/business/registered_region", code),)))
+
+    # list items -----------------------------------------------------------------------------------
+    def item(self, pattern: Pattern) -> None:
+        name, identity = LISTS[pattern.fact]
+        identity_tests = [t for t in pattern.tests if t.field == identity and not isinstance(t.value, Var)]
+        wanted = None  # identities the pattern allows (None: any)
+        for t in identity_tests:
+            if t.op == "eq":
+                wanted = {t.value}
+            elif t.op == "in":
+                wanted = set(t.value)
+        items = getattr(self.profile, name)
+        held = {getattr(i, identity) for i in items}
+        for index, existing in enumerate(items):
+            kind = getattr(existing, identity)
+            if wanted is None or kind in wanted:
+                self.attributes(pattern, name, index, existing, any_kind=wanted is None)
+        for value in sorted(wanted - held) if wanted else ():
+            self.new_item(pattern, name, identity, value)
+
+    def attributes(self, pattern: Pattern, name: str, index: int, existing: Any, any_kind: bool) -> None:
+        """Unstated fields of an item the profile lists, one question each. A condition that names no kind of
+        item (any service) asks only items of the kinds some rule tests that field on, if a rule does."""
+        label = _item_label(name, existing)
+        kind = getattr(existing, LISTS[pattern.fact][1])
+        for t in pattern.tests:
+            relevant = self.relevant.get((pattern.fact, t.field))
+            if any_kind and relevant and kind not in relevant:
+                continue
+            parts = t.field.split(".")
+            holder = existing.attributes if parts[0] == "attributes" else existing
+            attr = parts[-1]
+            if attr in ("type", "kind", "category", "region") or not hasattr(holder, attr):
+                continue
+            current = getattr(holder, attr)
+            if current not in (None, []):
+                continue
+            found, value = _value_for(t) if t.op != "given" else (t.value is True and attr in FLAG_PHRASES, True)
+            if not found or (t.op == "in" and attr in ("location", "destination")):
+                continue
+            pointer = f"/{name}/{index}/" + "/".join(parts)
+            if isinstance(current, list):  # a list the profile left empty: add the item
+                op = _op(pointer + "/-", value)
+            elif attr == "content_types":  # a list the profile left out: state it with the one item
+                op = _op(pointer, [value])
+            else:
+                op = _op(pointer, _json(value))
+            phrase = _phrase(attr, value, t.op).removeprefix("is ").removeprefix("are ")
+            self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}", f"{label} ({name}[{index}]): {phrase}.",
+                               (op,)))
+
+    def new_item(self, pattern: Pattern, name: str, identity: str, value: str) -> None:
+        """A new item of a list, stated by what it is (and, for a flow or a product, what it carries or how it is
+        traded): one fact. Its other fields are asked about once it is listed, as questions on that item."""
+        item: dict[str, Any] = {identity: value}
+        for t in pattern.tests:
+            if t.field in ITEM_IDENTITY.get(name, ()):
+                found, constant = _value_for(t)
+                if found:
+                    item[t.field] = constant
+        if name in ("services", "licences"):
+            region = next((t.value for t in pattern.tests if t.field == "region" and t.op in ("eq", "covers", "within")
+                           and not isinstance(t.value, Var)), None)
+            places = [region] if region else self.regions
+            if places:
+                item["regions"] = list(places)
+        self.add(Candidate(name, f"{name}[+]", _new_statement(name, item), (_op(f"/{name}/-", item),)))
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _item_label(name: str, item: Any) -> str:
+    if name == "services":
+        text = labels.SERVICE_TYPES.get(item.type, item.type)
+    elif name == "licences":
+        text = f"{labels.LICENCE_TYPES.get(item.type, item.type)} permit"
+    elif name == "data":
+        text = labels.DATA_CATEGORIES.get(item.category, item.category)
+    else:
+        text = labels.word(item.kind)
+    return text[:1].upper() + text[1:]
+
+
+def _phrase(attr: str, value: Any, op: str = "eq") -> str:
+    if attr in FLAG_PHRASES and isinstance(value, bool):
+        return FLAG_PHRASES[attr][0 if value else 1]
+    if isinstance(value, dt.date):
+        if op == "lt":  # the value is the day before the rule's date: name the rule's date
+            return f"was granted before {labels.day(value + dt.timedelta(days=1))}"
+        if op == "gt":
+            return f"was granted after {labels.day(value - dt.timedelta(days=1))}"
+    words = labels.value(value, None) if not isinstance(value, dt.date) else [labels.day(value)]
+    shown = labels.join(words) if words else str(value)
+    return {
+        "users": f"has at least {shown} users", "content_types": f"carries {shown} advertisements",
+        "subjects": f"concerns {shown}", "storage": f"is stored {'on a cloud' if value == 'cloud' else 'on premises'}",
+        "location": f"is kept in {labels.country(str(value))}", "volume": f"covers at least {shown} records or people",
+        "purpose": f"is for {shown}", "destination": f"goes to {labels.country(str(value))}",
+        "data_category": f"carries {shown}", "trade": TRADE_PHRASES.get(str(value), f"are traded: {shown}"),
+        "granted": f"was granted on {shown}", "scope": f"covers {shown}",
+    }.get(attr, f"has {attr.replace('_', ' ')} {shown}")
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
+
+
+def _new_statement(name: str, item: dict[str, Any]) -> str:
+    places = item.get("regions") or []
+    where = labels.join([labels.region(r) for r in places]) if places else ""
+    if name == "services":
+        return f"You offer {labels.SERVICE_TYPES.get(item['type'], item['type'])}{' in ' + where if where else ''}."
+    if name == "licences":
+        permit = _article(labels.LICENCE_TYPES.get(item["type"], item["type"]))
+        return f"You hold {permit} permit{' for ' + where if where else ''}."
+    if name == "data":
+        return f"You hold {labels.DATA_CATEGORIES.get(item['category'], item['category'])}."
+    if name == "cross_border":
+        if item["kind"] == "data_transfer":
+            category = item.get("data_category")
+            return f"You transfer {labels.DATA_CATEGORIES.get(category, category) if category else 'data'} across the border."
+        return f"You use a cross-border {labels.word(item['kind'])}."
+    if name == "products":
+        verbs = {"import": "import", "export": "export", "procurement": "procure", "domestic": "sell in China"}
+        return f"You {verbs.get(item.get('trade'), 'trade in')} {labels.word(item['kind'])}."
+    return f"You use {labels.word(item['kind'])}."
+
+
+def relevance(compiled: CompiledRuleSet) -> dict[tuple[str, str], set[str]]:
+    """For each field of a listed fact, the kinds of item (service types, ...) some rule tests it on."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for spec in compiled.ruleset.rules:
+        for variant in spec.variants:
+            for pattern in variant.patterns:
+                if pattern.fact not in LISTS:
+                    continue
+                identity = LISTS[pattern.fact][1]
+                kinds: set[str] = set()
+                for t in pattern.tests:
+                    if t.field == identity and t.op == "eq" and not isinstance(t.value, Var):
+                        kinds = {t.value}
+                    elif t.field == identity and t.op == "in":
+                        kinds = set(t.value)
+                for t in pattern.tests:
+                    if t.field != identity and kinds:
+                        out.setdefault((pattern.fact, t.field), set()).update(kinds)
+    return out
+
+
+def propose(compiled: CompiledRuleSet, profile: Profile) -> list[tuple[Candidate, set[str]]]:
+    """Every candidate fact the rules' conditions suggest for this profile, with the rules that proposed it,
+    deduplicated, in a fixed order."""
+    proposer = _Proposer(profile)
+    proposer.relevant = relevance(compiled)
+    for spec in compiled.ruleset.rules:
+        proposer.rule = spec.id
+        proposer.jurisdiction(spec)
+        for variant in spec.variants:
+            for pattern in variant.patterns:
+                if pattern.negated:
+                    continue
+                if pattern.fact == "business":
+                    proposer.business(pattern)
+                elif pattern.fact in LISTS:
+                    proposer.item(pattern)
+    order = {"business": 0}
+    ranked = sorted(proposer.out.values(), key=lambda c: (order.get(c.group, 1), c.group, c.path, c.key))
+    return [(c, proposer.sources[c.key]) for c in ranked]
+
+
+# --- verification -----------------------------------------------------------------------------------
+def apply(document: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `add` operations of a JSON Patch (all a candidate uses), on a copy."""
+    doc = copy.deepcopy(document)
+    for op in ops:
+        *parents, last = op["path"].lstrip("/").split("/")
+        target: Any = doc
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+        if isinstance(target, list):
+            target.append(op["value"]) if last == "-" else target.insert(int(last), op["value"])
+        else:
+            target[last] = op["value"]
+    return doc
+
+
+def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date) -> set[str]:
+    """Ids of the rules that report on as_of for a profile."""
+    matches = compiled.match(profile, as_of).matches
+    return {rule_id for rule_id, found in matches.items()
+            if found[0][0].spec.rule.kind is not None and in_window(found[0][0].spec, as_of)}
+
+
+def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25) -> Questions:
+    as_of = profile.effective_as_of()
+    profile = profile.model_copy(update={"as_of": as_of})
+    base = profile.model_dump(mode="json")
+    before = reporting(compiled, profile, as_of)
+    # a candidate is worth trying while one rule that proposed it does not apply yet (or only derives facts,
+    # which other rules may build on)
+    candidates = [c for c, sources in propose(compiled, profile)
+                  if any(r not in before or compiled.ruleset.rule(r).rule.derive for r in sources)][:MAX_CANDIDATES]
+    found: list[tuple[Candidate, list[RuleSpec]]] = []
+    asked: set[tuple] = set()
+    for candidate in candidates:
+        try:
+            changed = Profile.model_validate(apply(base, candidate.ops()))
+        except ValidationError:  # pragma: no cover - candidates are built from the vocabulary; keep going if not
+            continue
+        if check_list_sizes(changed, max_items):
+            continue
+        opened = sorted(reporting(compiled, changed, as_of) - before)
+        if not opened:
+            continue
+        # the same field of several items opening the same rules: ask it once, of the first such item
+        same = (candidate.group.partition("[")[0], candidate.path.split("].", 1)[-1], candidate.patch[0][2], tuple(opened))
+        if "[" in candidate.group and same in asked:
+            continue
+        asked.add(same)
+        found.append((candidate, [compiled.ruleset.rule(r) for r in opened]))
+
+    questions: dict[str, list[Question]] = {}
+    for candidate, specs in found:
+        specs.sort(key=lambda s: (_rank(s), s.id))
+        opens = [OpenedRule(rule_id=s.id, kind=s.rule.kind.value, severity=s.rule.severity.value, title=s.rule.title)
+                 for s in specs]
+        question = Question(id=candidate.id, path=candidate.path, statement=candidate.statement,
+                            patch=candidate.ops(), score=sum(SEVERITY_WEIGHT[s.rule.severity.value] for s in specs),
+                            opens=opens)
+        questions.setdefault(candidate.group, []).append(question)
+    ranked = []
+    for group, items in questions.items():
+        items.sort(key=lambda q: (-q.score, -len(q.opens), q.path, q.id))
+        ranked.append(QuestionGroup(group=group, title=_group_title(group, profile), score=items[0].score, questions=items))
+    ranked.sort(key=lambda g: (-g.score, g.group))
+    # keep the best `limit` questions overall, in their groups
+    best = sorted((q for g in ranked for q in g.questions), key=lambda q: (-q.score, -len(q.opens), q.path, q.id))[:limit]
+    keep = {q.id for q in best}
+    groups = [g.model_copy(update={"questions": [q for q in g.questions if q.id in keep]}) for g in ranked]
+    groups = [g for g in groups if g.questions]
+    rules = {}
+    for rule_id in sorted({o.rule_id for g in groups for q in g.questions for o in q.opens}):
+        spec = compiled.ruleset.rule(rule_id)
+        assert spec is not None and spec.rule.kind is not None
+        rules[rule_id] = RuleCitations(kind=spec.rule.kind.value, severity=spec.rule.severity.value,
+                                       title=spec.rule.title, citations=compiled.citations(spec, as_of))
+    return Questions(ruleset=RulesetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
+                     considered=len(candidates), found=len(found), shown=len(keep), groups=groups, rules=rules)
+
+
+def _rank(spec: RuleSpec) -> tuple[int, int]:
+    return KIND_ORDER[spec.rule.kind.value], SEVERITY_ORDER[spec.rule.severity.value]
+
+
+def _group_title(group: str, profile: Profile) -> str:
+    if group in GROUP_TITLES:
+        return GROUP_TITLES[group]
+    name, _, rest = group.partition("[")
+    index = int(rest.rstrip("]"))
+    item = getattr(profile, name)[index]
+    return f"{_item_label(name, item)} ({group})"
