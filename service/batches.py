@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service import assessments
 from service.assessments import Recorded
 from service.engine.assessment import Assessment, RulesetRef
-from service.errors import ErrorItem, InvalidProfile, ServiceError, from_pydantic
+from service.errors import ErrorItem, InvalidProfile, Problem, ServiceError, from_pydantic
 from service.profile.model import Profile
 from service.rulesets import RuleSets
 from service.store.journal import DecisionJournal
@@ -33,14 +33,6 @@ class BatchRequest(BaseModel):
         min_length=1, max_length=MAX_BATCH_ITEMS,
         description=f"Up to {MAX_BATCH_ITEMS} business profiles, each in the shape of POST /v1/assessments "
                     "(schemas/profile.schema.json). Each is validated on its own.")
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, str]]
 
 
 class BatchItem(BaseModel):

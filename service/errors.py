@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, Field
+
 
 @dataclass
 class ErrorItem:
@@ -156,3 +158,20 @@ def from_pydantic(errors: list[dict], model: type | None = None, prefix: tuple =
                 message = f"unknown field {loc[-1]!r}: allowed fields are {', '.join(allowed)}"
         items.append(ErrorItem(path=_path(prefix + loc), message=message))
     return items
+
+
+class ProblemError(BaseModel):
+    path: str = Field(description="Where: a JSON path into the request (services[0].type), a header or a file.")
+    message: str = Field(description="What is wrong there, and what is allowed.")
+    file: str | None = Field(None, description="For a rule set: the file.")
+    rule: str | None = Field(None, description="For a rule set: the rule id.")
+
+
+class Problem(BaseModel):
+    """Every error answer (RFC 9457 problem details), with each thing wrong listed under `errors`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError]

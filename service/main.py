@@ -104,9 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                            expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location"])
     app.add_middleware(RequestContext, access_log=settings.access_log)  # outermost: every answer gets its id
-    app.include_router(assessments.router)
-    app.include_router(rules.router)
-    app.include_router(rulesets.router)
+    for router in (assessments.router, rules.router, rulesets.router):
+        app.include_router(router, responses=problems.COMMON)
     app.include_router(health.router)
     app.include_router(ui.router)
     return app

@@ -9,11 +9,31 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from service.errors import ErrorItem, ServiceError, from_pydantic
+from service.errors import ErrorItem, Problem, ServiceError, from_pydantic
 
 log = logging.getLogger("service.api")
 PROBLEM = "application/problem+json"
+
+
+def documented(description: str) -> dict:
+    """An error response as the OpenAPI description states it: a Problem, served as application/problem+json."""
+    return {"description": description, "model": Problem,
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+#: What any /v1 operation may answer besides its own responses.
+COMMON = {
+    400: documented("The body is not JSON (or not the JSON the operation takes)"),
+    401: documented("A token is needed (or the one sent is not known); see WWW-Authenticate"),
+    403: documented("The token's role may not do this"),
+    413: documented("The body is larger than the configured limit"),
+    415: documented("The body's media type is not one the operation takes"),
+    422: documented("The request is not valid: each path, and what is allowed there"),
+    500: documented("A bug: logged with the request id (X-Request-ID)"),
+    503: documented("The database or the decision log cannot serve this now; see Retry-After"),
+}
 
 
 def problem(status: int, title: str, detail: str, errors: list[ErrorItem] | None = None, type_: str = "about:blank",
@@ -21,6 +41,15 @@ def problem(status: int, title: str, detail: str, errors: list[ErrorItem] | None
     body = {"type": type_, "title": title, "status": status, "detail": detail,
             "errors": [e.as_dict() for e in (errors or [])]}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"}) if hasattr(route, "matches") else (None, None)
+        if match is not None and match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None:
@@ -42,8 +71,10 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                       headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the methods of the first route on the path only
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
 
 from . import regions
 
@@ -32,16 +33,41 @@ def _check_country(code: str) -> str:
     return code
 
 
+def _date_text(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: not a number (read as seconds since 1970) nor a timestamp."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError(f"{value!r} is not a date: expected YYYY-MM-DD, such as 2020-10-01")
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON number (1200, or 1200.0, which JSON Schema counts as an integer): not true/false, not "1200"."""
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"{value!r} is not a number: expected a whole number such as 1200")
+    return value
+
+
 def _check_date(value: dt.date) -> dt.date:
     if not MIN_DATE <= value <= MAX_DATE:
         raise ValueError(f"date {value.isoformat()} is out of range: expected {MIN_DATE} to {MAX_DATE}")
     return value
 
 
-Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"]), AfterValidator(_check_region)]
-Country = Annotated[str, Field(max_length=2, examples=["SG"]), AfterValidator(_check_country)]
-Date = Annotated[dt.date, AfterValidator(_check_date)]
-Count = Annotated[int, Field(ge=0, le=10**12)]
+# the patterns put in the published schema what the validators check, so clients can validate before sending
+# (in json_schema_extra, not as constraints: the validators' messages say what is allowed in words)
+Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"], json_schema_extra={"pattern": regions.REGION_EXACT_PATTERN}),
+                   AfterValidator(_check_region)]
+Country = Annotated[str, Field(max_length=2, examples=["SG"], json_schema_extra={"pattern": r"^[A-Z]{2}$"}),
+                    AfterValidator(_check_country)]
+#: true or false only (no 0/1 or "yes"): what the published schema says, so a typo is not read as a fact
+Flag = Annotated[bool, Strict()]
+Date = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_check_date),
+                 Field(json_schema_extra={"pattern": r"^(19(49|[5-9]\d)|2[01]\d\d)-\d\d-\d\d$",
+                                          "description": f"A date from {MIN_DATE} to {MAX_DATE}."})]
+Count = Annotated[int, BeforeValidator(_json_number), Field(ge=0, le=10**12)]
 #: An open vocabulary (the contract does not close it): a lower-case identifier.
 Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["children"])]
 
@@ -172,10 +198,10 @@ class Strict(BaseModel):
 class Business(Strict):
     name: str | None = Field(None, max_length=300)
     registered_region: Region | None = None
-    foreign_invested: bool | None = None
-    cii_operator: bool | None = Field(None, description="Operates critical information infrastructure.")
-    negative_credit_record: bool | None = None
-    serious_data_incident_last_12_months: bool | None = None
+    foreign_invested: Flag | None = None
+    cii_operator: Flag | None = Field(None, description="Operates critical information infrastructure.")
+    negative_credit_record: Flag | None = None
+    serious_data_incident_last_12_months: Flag | None = None
     sectors: list[Sector] = Field(default_factory=list, max_length=12)
 
 
@@ -214,17 +240,17 @@ class ServiceAttributes(BaseModel):
     model_config = ConfigDict(extra="allow", use_enum_values=True)
 
     users: Count | None = Field(None, description="Number of users of the service.")
-    targets_minors: bool | None = None
-    third_party_sdks: bool | None = Field(None, description="The app embeds third-party SDKs or plug-ins.")
-    deep_learning_or_vr_content: bool | None = None
-    profiling_with_legal_effect: bool | None = None
-    self_built_telecom_equipment: bool | None = None
+    targets_minors: Flag | None = None
+    third_party_sdks: Flag | None = Field(None, description="The app embeds third-party SDKs or plug-ins.")
+    deep_learning_or_vr_content: Flag | None = None
+    profiling_with_legal_effect: Flag | None = None
+    self_built_telecom_equipment: Flag | None = None
     content_types: list[AdContentType] | None = Field(None, max_length=20)
-    apply_for_certification: bool | None = None
-    institutional_user: bool | None = Field(None, description="An educational institution that uses the app.")
-    live_shows: bool | None = Field(None, description="The service broadcasts live shows.")
-    filed: bool | None = Field(None, description="The app has been filed (educational or mobile financial app filing).")
-    certification_under_revocation: bool | None = Field(
+    apply_for_certification: Flag | None = None
+    institutional_user: Flag | None = Field(None, description="An educational institution that uses the app.")
+    live_shows: Flag | None = Field(None, description="The service broadcasts live shows.")
+    filed: Flag | None = Field(None, description="The app has been filed (educational or mobile financial app filing).")
+    certification_under_revocation: Flag | None = Field(
         None, description="A similar certification held by the operator is in its revocation period.")
 
     @model_validator(mode="after")
@@ -256,10 +282,10 @@ class Service(Strict):
 
 class NetworkResource(Strict):
     kind: NetworkResourceKind
-    provider_licensed: bool | None = Field(None, description="The provider of the resource holds the corresponding permit.")
-    recorded: bool | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
-    sublet_for_idc_isp: bool | None = Field(None, description="Sublet to other enterprises to run IDC or ISP services.")
-    provided_to_unlicensed: bool | None = Field(None, description="Provided to parties without the corresponding permit.")
+    provider_licensed: Flag | None = Field(None, description="The provider of the resource holds the corresponding permit.")
+    recorded: Flag | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
+    sublet_for_idc_isp: Flag | None = Field(None, description="Sublet to other enterprises to run IDC or ISP services.")
+    provided_to_unlicensed: Flag | None = Field(None, description="Provided to parties without the corresponding permit.")
 
 
 class DataHolding(Strict):
@@ -278,7 +304,7 @@ class CrossBorder(Strict):
     kind: CrossBorderKind
     data_category: DataCategory | None = None
     destination: Country | None = None
-    approved: bool | None = Field(None, description="Approved by the telecommunications authority.")
+    approved: Flag | None = Field(None, description="Approved by the telecommunications authority.")
     purpose: Term | None = Field(
         None, description="What the line or transfer is for, e.g. internal_office, business_operations, telecom_operations."
     )
@@ -287,20 +313,26 @@ class CrossBorder(Strict):
 class Product(Strict):
     kind: ProductKind
     trade: Trade | None = None
-    on_control_list: bool | None = Field(None, description="Listed on the import licence list or export control list.")
-    concerns_public_interest: bool | None = Field(
+    on_control_list: Flag | None = Field(None, description="Listed on the import licence list or export control list.")
+    concerns_public_interest: Flag | None = Field(
         None, description="Concerns state security, the national economy, people's livelihoods or social public interests.")
+
+
+def _null_allowed(schema: dict[str, Any]) -> None:
+    """The published schema says what `_none_is_empty` accepts: a list, or null (read as empty)."""
+    inner = {k: schema.pop(k) for k in list(schema) if k not in ("title", "description", "default")}
+    schema["anyOf"] = [inner, {"type": "null"}]
 
 
 class Profile(Strict):
     as_of: Date | None = Field(None, description="The date the law is applied at (default: today).")
     business: Business = Field(default_factory=Business)
-    licences: list[Licence] = Field(default_factory=list)
-    services: list[Service] = Field(default_factory=list)
-    network_resources: list[NetworkResource] = Field(default_factory=list)
-    data: list[DataHolding] = Field(default_factory=list)
-    cross_border: list[CrossBorder] = Field(default_factory=list)
-    products: list[Product] = Field(default_factory=list)
+    licences: list[Licence] = Field(default_factory=list, json_schema_extra=_null_allowed)
+    services: list[Service] = Field(default_factory=list, json_schema_extra=_null_allowed)
+    network_resources: list[NetworkResource] = Field(default_factory=list, json_schema_extra=_null_allowed)
+    data: list[DataHolding] = Field(default_factory=list, json_schema_extra=_null_allowed)
+    cross_border: list[CrossBorder] = Field(default_factory=list, json_schema_extra=_null_allowed)
+    products: list[Product] = Field(default_factory=list, json_schema_extra=_null_allowed)
 
     @field_validator("licences", "services", "network_resources", "data", "cross_border", "products", mode="before")
     @classmethod

@@ -32,6 +32,8 @@ _CITY = re.compile(r"^(CN-[A-Z]{2})-[A-Z]{2,3}$")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 REGION_PATTERN = r"^CN(-[A-Z]{2}(-[A-Z]{2,3})?)?$"
+#: Exactly the codes `is_region` accepts, for published schemas.
+REGION_EXACT_PATTERN = r"^CN(-(" + "|".join(sorted(c[3:] for c in PROVINCES)) + r")(-[A-Z]{2,3})?)?$"
 REGION_HELP = "an ISO 3166-2:CN code: CN (nationwide), a province such as CN-GD, or a city inside one such as CN-GD-SZ"
 
 

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from service import assessments, batches
+from service.api.problems import documented
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
 from service.engine.assessment import Assessment
@@ -21,8 +22,8 @@ from service.profile.model import Profile
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
-PROBLEMS = {422: {"description": "Invalid profile: the problem names each path and what is allowed"},
-            413: {"description": "Body larger than the configured limit"}}
+PROBLEMS = {422: documented("Invalid profile: the problem names each path and what is allowed"),
+            413: documented("Body larger than the configured limit")}
 
 
 RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
@@ -32,7 +33,8 @@ HORIZON = Query(assessments.DEFAULT_HORIZON_DAYS, ge=0, le=assessments.MAX_HORIZ
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
-    **PROBLEMS, 503: {"description": "The decision log cannot take the record (the database has been unreachable too long)"}},
+    **PROBLEMS, 200: {"description": "Evaluated and not recorded (record=false): no Location, not readable later"},
+    503: documented("The decision log cannot take the record (the database has been unreachable too long)")},
              summary="Evaluate one profile and record it in the decision log")
 async def create_assessment(profile: Profile, request: Request, record: bool = RECORD,
                             horizon_days: int = HORIZON) -> Response:
@@ -53,7 +55,7 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
 # before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
 @router.get("/{assessment_id}.csv", response_class=Response, responses={
     200: {"content": {"text/csv": {}}, "description": "One row per finding and citation (UTF-8, RFC 4180)"},
-    404: {"description": "No such assessment"}},
+    404: documented("No such assessment")},
             summary="A recorded assessment as CSV: one row per finding and citation")
 async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
@@ -62,7 +64,7 @@ async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: s
         "X-Ruleset-Version": assessment.ruleset.version})
 
 
-@router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: {"description": "No such assessment"}},
+@router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: documented("No such assessment")},
             summary="A recorded assessment as a printable HTML report, grouped by instrument and kind")
 async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> HTMLResponse:
     assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
@@ -70,7 +72,7 @@ async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str =
         "Content-Security-Policy": exports_report.CONTENT_SECURITY_POLICY, "X-Ruleset-Version": assessment.ruleset.version})
 
 
-@router.get("/{assessment_id}", response_model=Assessment, responses={404: {"description": "No such assessment"}},
+@router.get("/{assessment_id}", response_model=Assessment, responses={404: documented("No such assessment")},
             summary="A recorded assessment, exactly as it was returned")
 async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     body = await run_in_threadpool(assessments.read, db, journal, assessment_id)
@@ -92,8 +94,8 @@ async def compare(request: assessments.ComparisonRequest, response: Response, ru
 
 
 @router.post("/batch", response_model=batches.BatchResponse, responses={
-    422: {"description": "Not a list of 1 to 1,000 items (a bad item gets its own 422 inside the answer)"},
-    413: {"description": "Body larger than MAX_BATCH_BYTES"}},
+    422: documented("Not a list of 1 to 1,000 items (a bad item gets its own 422 inside the answer)"),
+    413: documented("Body larger than MAX_BATCH_BYTES")},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
 async def create_batch(request: batches.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
                        settings: SettingsDep, _: Evaluator, record: bool = RECORD,

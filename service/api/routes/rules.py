@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from service.api.problems import documented
 from service.api.auth import Reader
 from service.api.deps import RuleSetsDep
 from service.errors import NotFound
@@ -63,7 +64,7 @@ def list_rules(rulesets: RuleSetsDep, _: Reader,
 
 
 @router.get("/v1/rules/{rule_id}", summary="One rule: its conditions, citations and examples",
-            responses={404: {"description": "No such rule"}})
+            responses={404: documented("No such rule")})
 def get_rule(rule_id: str, rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
     with rulesets.lease() as loaded:
         spec = loaded.compiled.ruleset.rule(rule_id)

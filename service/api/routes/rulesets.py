@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from service.api.problems import documented
 from service.api.auth import Operator, Reader
 from service.api.deps import DbDep, RuleSetsDep
 from service.errors import ErrorItem, InvalidRuleSet, NotFound
@@ -50,7 +51,7 @@ def list_versions(rulesets: RuleSetsDep, db: DbDep, _: Reader) -> dict[str, Any]
     return {"active": current, "versions": [_version(r, current) for r in store.versions(db)]}
 
 
-@router.get("/v1/rulesets/{version}", summary="One stored version: its files' digest, rule count and validation report")
+@router.get("/v1/rulesets/{version}", responses={404: documented("No such version")}, summary="One stored version: its files' digest, rule count and validation report")
 def get_version(version: str, db: DbDep, _: Reader) -> dict[str, Any]:
     row = store.get(db, version)
     if row is None:
@@ -60,11 +61,23 @@ def get_version(version: str, db: DbDep, _: Reader) -> dict[str, Any]:
             "files": sorted(json.loads(row.files))}
 
 
+#: The body the upload reads itself (an archive is not a model): documented by hand.
+UPLOAD_BODY = {"required": True, "content": {
+    "application/json": {"schema": {
+        "type": "object", "required": ["files"], "additionalProperties": False,
+        "properties": {"files": {"type": "object", "additionalProperties": {"type": "string"},
+                                 "description": "Rule files by relative path (*.yaml), and sources/*.txt."}}}},
+    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    "application/gzip": {"schema": {"type": "string", "format": "binary", "description": "A .tar.gz archive."}},
+}}
+
+
 @router.post("/v1/rulesets", status_code=201, summary="Operator: upload a rule set; validate it in full; store it (not active)",
              responses={200: {"description": "The same content is already stored: its version"},
-                        422: {"description": "Invalid: every error, with file, rule id and field; nothing stored"},
-                        401: {"description": "No token"}, 403: {"description": "Not an operator"},
-                        413: {"description": "Over 10 MiB or 5,000 files"}})
+                        422: documented("Invalid: every error, with file, rule id and field; nothing stored"),
+                        401: documented("No token"), 403: documented("Not an operator"),
+                        413: documented("Over 10 MiB or 5,000 files")},
+             openapi_extra={"requestBody": UPLOAD_BODY})
 async def upload(request: Request, rulesets: RuleSetsDep, principal: Operator) -> JSONResponse:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -103,13 +116,13 @@ async def reload(rulesets: RuleSetsDep, principal: Operator) -> dict[str, Any]:
     return _loaded(loaded)
 
 
-@router.post("/v1/rulesets/{version}/activate", summary="Operator: make a version active everywhere (an earlier one: a rollback)")
+@router.post("/v1/rulesets/{version}/activate", responses={404: documented("No such version")}, summary="Operator: make a version active everywhere (an earlier one: a rollback)")
 async def activate(version: str, rulesets: RuleSetsDep, principal: Operator) -> dict[str, Any]:
     loaded = await run_in_threadpool(rulesets.activate, version, principal.actor)
     return _loaded(loaded)
 
 
-@router.post("/v1/rulesets/{version}/preview",
+@router.post("/v1/rulesets/{version}/preview", responses={404: documented("No such version")},
              summary="Operator: re-evaluate the last recorded assessments under a version: what would appear and disappear")
 async def preview(version: str, rulesets: RuleSetsDep, principal: Operator,
                   limit: int = Query(100, ge=1, le=1000, description="How many of the latest assessments.")) -> dict[str, Any]:
