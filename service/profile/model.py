@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from . import regions
 
@@ -38,9 +39,40 @@ def _check_date(value: dt.date) -> dt.date:
     return value
 
 
+#: C0/C1 control characters (NUL included) and lone surrogates ("\ud800" is valid JSON, but not text).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Free text (a name, an attribute) is kept as given, format characters included: right-to-left marks
+    and zero-width joiners belong to names in many scripts. Control characters and lone surrogates are
+    refused: they are not text, and a lone surrogate cannot even be written out as UTF-8."""
+    bad = _NOT_TEXT.search(value)
+    if bad is None:
+        return None
+    return (f"contains {bad.group()!r} at character {bad.start()}: "
+            "text may not hold control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates")
+
+
+def _check_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _date_not_number(value: Any) -> Any:
+    """Pydantic would read a number as a Unix timestamp (0 is 1970-01-01, 1e20 "after 9999"): the contract's
+    dates are text."""
+    if isinstance(value, (int, float)):
+        raise ValueError(f"expected a date as text, YYYY-MM-DD from {MIN_DATE} to {MAX_DATE}, not a number")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_check_text)]
 Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"]), AfterValidator(_check_region)]
 Country = Annotated[str, Field(max_length=2, examples=["SG"]), AfterValidator(_check_country)]
-Date = Annotated[dt.date, AfterValidator(_check_date)]
+Date = Annotated[dt.date, BeforeValidator(_date_not_number), AfterValidator(_check_date)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 #: An open vocabulary (the contract does not close it): a lower-case identifier.
 Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["children"])]
@@ -170,7 +202,7 @@ class Strict(BaseModel):
 
 
 class Business(Strict):
-    name: str | None = Field(None, max_length=300)
+    name: Text | None = Field(None, max_length=300)
     registered_region: Region | None = None
     foreign_invested: bool | None = None
     cii_operator: bool | None = Field(None, description="Operates critical information infrastructure.")
@@ -232,6 +264,8 @@ class ServiceAttributes(BaseModel):
         for key, value in (self.model_extra or {}).items():
             if len(key) > 64:
                 raise ValueError(f"attribute name {key[:20]!r}... is longer than 64 characters")
+            if problem := text_problem(key):
+                raise ValueError(f"attribute name {key!r} {problem}")
             values = value if isinstance(value, list) else [value]
             if isinstance(value, list) and len(value) > 50:
                 raise ValueError(f"attribute {key!r} has more than 50 items")
@@ -244,6 +278,8 @@ class ServiceAttributes(BaseModel):
                     raise ValueError(f"attribute {key!r} must be a finite number")
                 if isinstance(item, str) and len(item) > 200:
                     raise ValueError(f"attribute {key!r} is longer than 200 characters")
+                if isinstance(item, str) and (problem := text_problem(item)):
+                    raise ValueError(f"attribute {key!r} {problem}")
         return self
 
 

@@ -31,7 +31,8 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
     # (each dependency resolved per request cost ~5% of throughput here)
     await authorize(request, "evaluator", "require_token_for_evaluation")
     state = request.app.state
-    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items)
+    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items,
+                                  max_facts=state.settings.max_profile_facts)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
     headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
@@ -52,7 +53,7 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
 async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
                   settings: SettingsDep, _: Evaluator, record: bool = RECORD) -> assessments.Comparison:
-    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items)
+    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, settings.max_profile_facts)
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
