@@ -14,9 +14,11 @@ from ulid import ULID
 
 from service import metrics
 from service.answers import Answer, make
+from service.engine import durable
 from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
 from service.engine.questions import Questions, ask
-from service.errors import ErrorItem, InvalidProfile, NotFound
+from service.errors import ErrorItem, InvalidProfile, NotFound, TooManyFirings
+from service.profile.facts import expansion
 from service.profile.model import Profile, check_list_sizes
 from service.rulesets import Loaded, RuleSets
 from service.store import decisions
@@ -53,20 +55,39 @@ class Recorded:
         return self.answer.for_id(self.assessment_id)
 
 
-def check_profile(profile: Profile, max_items: int, prefix: str = "") -> None:
+def check_profile(profile: Profile, max_items: int, prefix: str = "", max_facts: int | None = None) -> None:
+    """Lists within MAX_LIST_ITEMS, and services and licences within MAX_PROFILE_FACTS once expanded by region
+    and scope: beyond a few hundred such facts the engine's joins take seconds and gigabytes."""
     problems = check_list_sizes(profile, max_items)
+    if max_facts is not None:
+        services, licences = expansion(profile)
+        if services + licences > max_facts:
+            message = (f"services and licences expand to {services} + {licences} facts (a service: one per region; "
+                       f"a licence: one per region and service type in scope); at most {max_facts} are evaluated: "
+                       "state fewer items or regions (CN alone covers every province)")
+            problems += [(name, message) for name, count in (("services", services), ("licences", licences)) if count]
     if problems:
-        raise InvalidProfile("the profile is too large",
-                             [ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
+        raise _too_large([ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
 
 
-def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
+def _too_large(errors: list[ErrorItem]) -> InvalidProfile:
+    """The detail names the paths and the bounds, as a validation error's does."""
+    return InvalidProfile("the profile is too large: " + "; ".join(str(e) for e in errors[:3]), errors)
+
+
+def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZON_DAYS, where: str = "body") -> Recorded:
     """Evaluate, or reuse the answer of an identical evaluation under this rule-set version (it is deterministic)."""
     stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
     key = (horizon_days, stated)
     answer = loaded.answers.get(key)
     if answer is None:
-        answer = make(loaded.compiled.evaluate(profile, "", horizon_days=horizon_days))
+        try:
+            assessment = loaded.compiled.evaluate(profile, "", horizon_days=horizon_days)
+        except TooManyFirings:
+            raise _too_large([ErrorItem(path=where, message=(
+                f"its items and regions make the rules fire more than {durable.MAX_ACTIONS:,} times, the bound on one "
+                "evaluation: state fewer items or regions (CN alone covers every province)"))]) from None
+        answer = make(assessment)
         loaded.answers.put(key, answer)
         EVALUATED.inc()
     else:
@@ -84,8 +105,9 @@ def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> An
                           recorded.answer.template, loop)
 
 
-def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
-    check_profile(profile, max_items)
+def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = DEFAULT_HORIZON_DAYS,
+           max_facts: int | None = None) -> Recorded:
+    check_profile(profile, max_items, max_facts=max_facts)
     with rulesets.lease() as loaded:
         return evaluate(loaded, profile, horizon_days)
 
@@ -153,13 +175,13 @@ def _comparable(o: Obligation) -> dict[str, Any]:
 
 
 def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int,
-            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Recorded]]:
+            horizon_days: int = DEFAULT_HORIZON_DAYS, max_facts: int | None = None) -> tuple[Comparison, list[Recorded]]:
     """Both sides under one rule-set version; the caller records both assessments."""
-    check_profile(request.baseline, max_items, "baseline.")
-    check_profile(request.proposed, max_items, "proposed.")
+    check_profile(request.baseline, max_items, "baseline.", max_facts)
+    check_profile(request.proposed, max_items, "proposed.", max_facts)
     with rulesets.lease() as loaded:
-        base = evaluate(loaded, request.baseline, horizon_days)
-        prop = evaluate(loaded, request.proposed, horizon_days)
+        base = evaluate(loaded, request.baseline, horizon_days, where="baseline")
+        prop = evaluate(loaded, request.proposed, horizon_days, where="proposed")
     before = {o.rule_id: o for o in base.answer.assessment.obligations}
     after = {o.rule_id: o for o in prop.answer.assessment.obligations}
     upcoming_before = {u.obligation.rule_id for u in base.answer.assessment.upcoming}

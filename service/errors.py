@@ -105,6 +105,11 @@ class EngineFailure(ServiceError):
     type = "/problems/engine-failure"
 
 
+class TooManyFirings(EngineFailure):
+    """An evaluation stopped at the engine's bound on rule firings. Under the served rules that is the
+    profile's size multiplied out by the rules' joins: callers get it as an invalid profile (422)."""
+
+
 def _path(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -150,6 +155,11 @@ def from_pydantic(errors: list[dict], model: type | None = None, prefix: tuple =
         # pydantic puts the validator name of Annotated/function validators in loc; keep real parts only
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
         message = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":  # FastAPI's: loc ends with a character offset, not a JSON path
+            offset = next((p for p in reversed(loc) if isinstance(p, int)), None)
+            loc = ()
+            message = f"not valid JSON: {(err.get('ctx') or {}).get('error', 'it cannot be read')}" + (
+                f" (at character {offset})" if offset is not None else "")
         if message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden" and model is not None:

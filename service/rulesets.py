@@ -21,7 +21,7 @@ from service.answers import AnswerCache
 from service import metrics
 from service.engine.checks import prepare
 from service.engine.evaluate import CompiledRuleSet
-from service.errors import ErrorItem, InvalidRuleSet, NotFound, ServiceError, Unavailable
+from service.errors import ErrorItem, InvalidRuleSet, NotFound, PayloadTooLarge, ServiceError, TooManyFirings, Unavailable
 from service.rulebase.loading import RuleFiles, from_directory
 from service.rulebase.ruleset import build_ruleset
 from service.store import audit
@@ -138,7 +138,7 @@ class RuleSets:
             return existing, False
         try:
             compiled, report = self.validate(files)
-        except InvalidRuleSet as exc:
+        except (InvalidRuleSet, PayloadTooLarge) as exc:
             audit.log(self.db, actor=actor, action=action, outcome="refused", digest=files.digest,
                       detail={"detail": exc.detail, "errors": [e.as_dict() for e in exc.errors[:50]]})
             raise
@@ -200,7 +200,11 @@ class RuleSets:
                 except ValueError as exc:
                     items.append({**item, "error": f"the recorded profile no longer validates: {str(exc)[:200]}"})
                     continue
-                after = {o.rule_id: o.kind for o in candidate.compiled.evaluate(profile, "preview").obligations}
+                try:
+                    after = {o.rule_id: o.kind for o in candidate.compiled.evaluate(profile, "preview").obligations}
+                except TooManyFirings as exc:
+                    items.append({**item, "error": f"the recorded profile cannot be evaluated under this version: {exc.detail}"})
+                    continue
                 appear = sorted(set(after) - set(before))
                 disappear = sorted(set(before) - set(after))
                 kind_changes = {r: {"from": before[r], "to": after[r]} for r in sorted(set(before) & set(after))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -39,7 +40,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
-                    raise _TooLarge()
+                    raise _TooLarge(limit)
             return message
 
         try:
@@ -55,5 +56,9 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTPException so that FastAPI, reading a body for a route, re-raises it (any other exception there
+    becomes "400 There was an error parsing the body"); the problem handler answers it as 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request body is larger than {limit} bytes")

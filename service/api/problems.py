@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from service.api import bodies
 from service.errors import ErrorItem, Problem, ServiceError, from_pydantic
 
 log = logging.getLogger("service.api")
@@ -52,6 +53,11 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None:
     models = body_model_for or {}
 
@@ -64,17 +70,30 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         model = models.get(request.url.path)
+        content_type = request.headers.get("content-type", "")
+        if model is not None and content_type and not _is_json(content_type):
+            # FastAPI leaves a body of another type unread and reports "valid dictionary" at `body`: say why
+            message = f"expected application/json, got {content_type.split(';')[0].strip()[:80]!r}"
+            return problem(422, "Invalid request", f"headers.content-type: {message}",
+                           [ErrorItem(path="headers.content-type", message=message)], "/problems/invalid-request")
         errors = from_pydantic(list(exc.errors()), model)
         detail = "; ".join(f"{e.path}: {e.message}" for e in errors[:3])
         return problem(422, "Invalid request", detail or "the request is not valid", errors, "/problems/invalid-request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type"}
+        unreadable = bodies.unreadable(exc.__cause__) if exc.status_code == 400 and exc.__cause__ else None
+        if unreadable:  # FastAPI's "There was an error parsing the body": a body json.loads refused, explained
+            return problem(422, "Invalid request", f"body: {unreadable}", [ErrorItem(path="body", message=unreadable)],
+                           "/problems/invalid-request")
+        titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large",
+                  415: "Unsupported media type"}
+        types = {413: "/problems/payload-too-large"}
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # Starlette names the methods of the first route on the path only
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=headers)
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
+                       type_=types.get(exc.status_code, "about:blank"), headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

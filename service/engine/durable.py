@@ -28,7 +28,7 @@ from typing import Any
 import durable_rules_engine as core
 import orjson
 
-from service.errors import EngineFailure
+from service.errors import EngineFailure, TooManyFirings
 
 OK, NOT_HANDLED, OBSERVED = 0, 1, 2
 MAX_ACTIONS = 100_000
@@ -116,6 +116,6 @@ class Ruleset:
                         raise EngineFailure(f"durable-rules refused derived facts with code {code}")
             actions += 1
             if actions > MAX_ACTIONS:
-                raise EngineFailure(f"more than {MAX_ACTIONS} rule firings in one evaluation")
+                raise TooManyFirings(f"more than {MAX_ACTIONS} rule firings in one evaluation")
             following = core.complete_and_start_action(self._handle, state)
             result = (None, following) if following else None

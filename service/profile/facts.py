@@ -152,6 +152,18 @@ def mainland(codes: list[str]) -> list[str]:
     return [code for code in codes if regions.in_mainland(code)]
 
 
+def expansion(profile: Profile) -> tuple[int, int]:
+    """How many service and licence facts `build_facts` makes (without making them): one per service and
+    region, one per licence, region and service type in scope. Joins between them are what make an
+    evaluation's work grow (much) faster than the profile, so the API bounds their sum."""
+    services = sum(max(1, len(s.regions)) for s in profile.services)
+    licences = 0
+    for lic in profile.licences:
+        scope = lic.scope if lic.scope is not None else DEFAULT_SCOPE.get(lic.type, [])
+        licences += max(1, len(lic.regions)) * max(1, len(set(scope)))
+    return services, licences
+
+
 def build_facts(profile: Profile) -> list[dict[str, Any]]:
     """Every fact of the profile, in a stable order (the same profile gives the same facts)."""
     facts: list[dict[str, Any]] = []

@@ -37,7 +37,9 @@ def _date_text(value: Any) -> Any:
     """A date is written YYYY-MM-DD: not a number (read as seconds since 1970) nor a timestamp."""
     if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
         return value
-    raise ValueError(f"{value!r} is not a date: expected YYYY-MM-DD, such as 2020-10-01")
+    # (a number would otherwise be read as a Unix timestamp: 0 is 1970-01-01)
+    raise ValueError(f"{value!r} is not a date: expected a date as text, YYYY-MM-DD from {MIN_DATE} to {MAX_DATE}"
+                     + (", not a number" if isinstance(value, (int, float)) else ""))
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,6 +58,29 @@ def _check_date(value: dt.date) -> dt.date:
     return value
 
 
+#: C0/C1 control characters (NUL included) and lone surrogates ("\ud800" is valid JSON, but not text).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Free text (a name, an attribute) is kept as given, format characters included: right-to-left marks
+    and zero-width joiners belong to names in many scripts. Control characters and lone surrogates are
+    refused: they are not text, and a lone surrogate cannot even be written out as UTF-8."""
+    bad = _NOT_TEXT.search(value)
+    if bad is None:
+        return None
+    return (f"contains {bad.group()!r} at character {bad.start()}: "
+            "text may not hold control characters (U+0000-U+001F, U+007F-U+009F) or lone surrogates")
+
+
+def _check_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_check_text)]
 # the patterns put in the published schema what the validators check, so clients can validate before sending
 # (in json_schema_extra, not as constraints: the validators' messages say what is allowed in words)
 Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"], json_schema_extra={"pattern": regions.REGION_EXACT_PATTERN}),
@@ -196,7 +221,7 @@ class Strict(BaseModel):
 
 
 class Business(Strict):
-    name: str | None = Field(None, max_length=300)
+    name: Text | None = Field(None, max_length=300)
     registered_region: Region | None = None
     foreign_invested: Flag | None = None
     cii_operator: Flag | None = Field(None, description="Operates critical information infrastructure.")
@@ -258,6 +283,8 @@ class ServiceAttributes(BaseModel):
         for key, value in (self.model_extra or {}).items():
             if len(key) > 64:
                 raise ValueError(f"attribute name {key[:20]!r}... is longer than 64 characters")
+            if problem := text_problem(key):
+                raise ValueError(f"attribute name {key!r} {problem}")
             values = value if isinstance(value, list) else [value]
             if isinstance(value, list) and len(value) > 50:
                 raise ValueError(f"attribute {key!r} has more than 50 items")
@@ -270,6 +297,8 @@ class ServiceAttributes(BaseModel):
                     raise ValueError(f"attribute {key!r} must be a finite number")
                 if isinstance(item, str) and len(item) > 200:
                     raise ValueError(f"attribute {key!r} is longer than 200 characters")
+                if isinstance(item, str) and (problem := text_problem(item)):
+                    raise ValueError(f"attribute {key!r} {problem}")
         return self
 
 

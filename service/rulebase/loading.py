@@ -2,18 +2,23 @@
 read defensively, and YAML parsed safely.
 
 Everything an operator uploads is data: YAML is read with a safe loader that also refuses
-anchors and aliases (no alias bombs) and nesting deeper than a bound; archives are read
-member by member with size limits checked before decompressing further; paths that are
-absolute, climb with `..`, or are links are refused.
+anchors and aliases (no alias bombs), duplicate keys (the loader would keep the last one
+silently), nesting deeper than a bound, and more values than a bound for the whole rule set;
+archives are read member by member with size limits checked before decompressing further
+(a tar.gz is inflated only up to a bound); paths that are absolute, climb with `..`, are
+links, are too long or come twice are refused.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +30,17 @@ from service.errors import ErrorItem, InvalidRuleSet, PayloadTooLarge
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5000
 MAX_DEPTH = 64
+#: YAML values (scalars, lists, maps) in a whole rule set: ~5x the repository's. Beyond it a small file of
+#: one-character items would make validation build an error object per item (gigabytes for 10 MiB).
+MAX_YAML_NODES = 100_000
+MAX_PATH_CHARS = 255
+#: a tar.gz inflates to its files plus a header and padding per member: inflating stops beyond this
+MAX_INFLATED_TAR = MAX_TOTAL_BYTES + MAX_FILES * 2048
 RULE_SUFFIXES = (".yaml", ".yml")
 ALLOWED_SUFFIXES = RULE_SUFFIXES + (".txt", ".md")
+ARCHIVE_HELP = "expected a zip or tar.gz archive (application/zip, application/gzip) or JSON {\"files\": {\"path\": \"text\"}}"
+#: what a damaged zip raises while it is read (a bad CRC, a broken deflate stream, an unsupported method, ...)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ def _normalise(text: str) -> str:
 
 def _check_path(name: str) -> str | None:
     """A safe relative POSIX path, or None when the path is not acceptable."""
-    if not name or "\\" in name or name.startswith("/") or "\0" in name:
+    if not name or len(name) > MAX_PATH_CHARS or "\\" in name or name.startswith("/") or "\0" in name:
         return None
     norm = posixpath.normpath(name)
     if norm.startswith("../") or norm == ".." or norm.startswith("/") or "/../" in f"/{name}/":
@@ -79,14 +93,25 @@ class _Budget:
             raise PayloadTooLarge(f"a rule set holds at most {MAX_TOTAL_BYTES // (1024 * 1024)} MiB (reached at {path})")
 
 
-def _accept(raw: dict[str, bytes | str]) -> RuleFiles:
+def _shown(name: str) -> str:
+    """A file name as an error shows it: a hostile name of megabytes is not echoed back (or audited) whole."""
+    return name if len(name) <= MAX_PATH_CHARS else name[:60] + f"... ({len(name)} characters)"
+
+
+def _accept(raw: list[tuple[str, bytes | str]]) -> RuleFiles:
     errors: list[ErrorItem] = []
     files: dict[str, str] = {}
-    for name, data in raw.items():
+    seen: set[str] = set()
+    for name, data in raw:
         path = _check_path(name)
         if path is None:
-            errors.append(ErrorItem(path="", file=name, message="paths must be relative, without .. or a leading /"))
+            errors.append(ErrorItem(path="", file=_shown(name), message=(
+                f"paths must be relative, without .. or a leading /, at most {MAX_PATH_CHARS} characters")))
             continue
+        if path in seen:
+            errors.append(ErrorItem(path="", file=path, message="the upload holds this path twice: each file once"))
+            continue
+        seen.add(path)
         if not path.endswith(ALLOWED_SUFFIXES):
             errors.append(ErrorItem(path="", file=path, message=f"unexpected file type: expected {', '.join(ALLOWED_SUFFIXES)}"))
             continue
@@ -104,7 +129,7 @@ def from_directory(root: Path) -> RuleFiles:
     if not root.is_dir():
         raise InvalidRuleSet(f"no rules folder at {root}", [ErrorItem(path=str(root), message="not a folder")])
     budget = _Budget()
-    raw: dict[str, bytes] = {}
+    raw: list[tuple[str, bytes | str]] = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_symlink():
@@ -112,7 +137,7 @@ def from_directory(root: Path) -> RuleFiles:
         if not path.is_file() or any(part.startswith(".") for part in Path(rel).parts):
             continue
         budget.take(rel, path.stat().st_size)
-        raw[rel] = path.read_bytes()
+        raw.append((rel, path.read_bytes()))
     return _accept(raw)
 
 
@@ -122,55 +147,96 @@ def from_mapping(mapping: Any) -> RuleFiles:
         raise InvalidRuleSet("expected a JSON object {\"files\": {\"path\": \"content\"}}",
                              [ErrorItem(path="files", message="required: an object of path to text")])
     budget = _Budget()
-    raw: dict[str, str] = {}
+    raw: list[tuple[str, bytes | str]] = []
+    errors: list[ErrorItem] = []
     for name, content in mapping["files"].items():
         if not isinstance(content, str):
-            raise InvalidRuleSet("file contents must be text", [ErrorItem(path=f"files.{name}", message="must be a string")])
-        budget.take(name, len(content.encode("utf-8")))
-        raw[name] = content
+            raise InvalidRuleSet("file contents must be text", [ErrorItem(path=f"files.{_shown(name)}", message="must be a string")])
+        try:  # JSON can carry lone surrogates ("\ud800"): not text, and not storable
+            name.encode("utf-8")
+            size = len(content.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            errors.append(ErrorItem(path="", file=_shown(name.encode("utf-8", "backslashreplace").decode()),
+                                    message=f"is not valid Unicode text: a lone surrogate {exc.object[exc.start]!r} at {exc.start}"))
+            continue
+        budget.take(name, size)
+        raw.append((name, content))
+    if errors:
+        raise InvalidRuleSet("the rule set's files cannot be read", errors)
     return _accept(raw)
 
 
 def from_archive(data: bytes) -> RuleFiles:
-    """A zip or tar.gz upload; members are counted and sized before they are read."""
-    budget = _Budget()
-    raw: dict[str, bytes] = {}
+    """A zip or tar(.gz) upload; members are counted and sized before they are read."""
     if zipfile.is_zipfile(io.BytesIO(data)):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                mode = (info.external_attr >> 16) & 0o170000
-                if mode == 0o120000:
-                    raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=info.filename, message="is a link")])
-                budget.take(info.filename, info.file_size)
-                with archive.open(info) as member:
-                    content = member.read(MAX_TOTAL_BYTES + 1)
-                if len(content) != info.file_size:
-                    raise InvalidRuleSet("the archive is inconsistent", [ErrorItem(path="", file=info.filename, message="size does not match its header")])
-                raw[_strip_root(info.filename)] = content
-        return _accept(raw)
+        try:
+            return _from_zip(data)
+        except _DAMAGED as exc:
+            raise InvalidRuleSet("the archive is damaged", [ErrorItem(path="", message=str(exc)[:200])]) from None
+    if data.startswith(b"\x1f\x8b"):
+        data = _inflate(data)
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
     except tarfile.TarError:
-        raise InvalidRuleSet("the upload is not a zip or tar.gz archive",
-                             [ErrorItem(path="", message="expected application/zip, application/gzip or JSON")]) from None
+        raise InvalidRuleSet("the upload is not a zip or tar.gz archive", [ErrorItem(path="", message=ARCHIVE_HELP)]) from None
+    budget = _Budget()
+    raw: list[tuple[str, bytes | str]] = []
     with archive:
         try:
             for info in archive:
                 if info.isdir():
                     continue
                 if info.issym() or info.islnk():
-                    raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=info.name, message="is a link")])
+                    raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=_shown(info.name), message="is a link")])
                 if not info.isfile():
-                    raise InvalidRuleSet("only regular files are allowed", [ErrorItem(path="", file=info.name, message="is not a regular file")])
-                budget.take(info.name, info.size)
+                    raise InvalidRuleSet("only regular files are allowed", [ErrorItem(path="", file=_shown(info.name), message="is not a regular file")])
+                budget.take(_shown(info.name), info.size)
                 member = archive.extractfile(info)
-                content = member.read(MAX_TOTAL_BYTES + 1) if member else b""
-                raw[_strip_root(info.name)] = content
+                content = member.read(info.size) if member else b""  # the size the budget took; read(n) sets n aside
+                raw.append((_strip_root(info.name), content))
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise InvalidRuleSet("the archive is damaged", [ErrorItem(path="", message=str(exc)[:200])]) from None
     return _accept(raw)
+
+
+def _from_zip(data: bytes) -> RuleFiles:
+    # the central directory is parsed whole when the archive is opened: count its entries first
+    if data.count(b"PK\x01\x02") > MAX_FILES:
+        raise PayloadTooLarge(f"a rule set holds at most {MAX_FILES} files")
+    budget = _Budget()
+    raw: list[tuple[str, bytes | str]] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == 0o120000:
+                raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=_shown(info.filename), message="is a link")])
+            budget.take(_shown(info.filename), info.file_size)
+            with archive.open(info) as member:  # reads no more than the size its header declares (and the budget took)
+                content = member.read(info.file_size)
+            if len(content) != info.file_size:
+                raise InvalidRuleSet("the archive is inconsistent", [ErrorItem(path="", file=_shown(info.filename), message="size does not match its header")])
+            raw.append((_strip_root(info.filename), content))
+    return _accept(raw)
+
+
+def _inflate(data: bytes) -> bytes:
+    """A gzip stream inflated to at most MAX_INFLATED_TAR bytes: a bomb is refused while inflating,
+    before tarfile reads any header (an extended header declaring gigabytes would be read whole)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1024 * 1024):  # read(n) would set aside n bytes at once
+                size += len(chunk)
+                if size > MAX_INFLATED_TAR:
+                    raise PayloadTooLarge(f"the archive inflates to more than {MAX_INFLATED_TAR // (1024 * 1024)} MiB: "
+                                          f"a rule set holds at most {MAX_TOTAL_BYTES // (1024 * 1024)} MiB of files")
+                chunks.append(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidRuleSet("the archive is damaged", [ErrorItem(path="", message=f"gzip: {str(exc)[:200]}")]) from None
+    return b"".join(chunks)
 
 
 def _strip_root(name: str) -> str:
@@ -183,26 +249,55 @@ def _strip_root(name: str) -> str:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~20x faster
 
 
-def _check_events(text: str) -> None:
-    """Refuse anchors/aliases (no alias bombs) and deep nesting, from the event stream, before anything is built."""
-    depth = 0
+class YamlBudget:
+    """YAML values left for the rest of a rule set (one budget is shared by all its files)."""
+
+    def __init__(self, limit: int = MAX_YAML_NODES) -> None:
+        self.limit = limit
+        self.left = limit
+
+
+def _refuse(message: str, event: yaml.Event) -> None:
+    raise yaml.constructor.ConstructorError(None, None, message, event.start_mark)
+
+
+def _check_events(path: str, text: str, budget: YamlBudget) -> None:
+    """Refuse, from the event stream and before anything is built: tags, anchors and aliases (no alias bombs),
+    deep nesting, duplicate keys in a mapping (the loader keeps the last silently), and more values than
+    the rule set's budget (counted before the loader builds them)."""
+    frames: list[dict[str, Any] | None] = []  # per open collection: a mapping's keys (-> line) and what comes next
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.constructor.ConstructorError(None, None, "anchors and aliases are not allowed in rule files",
-                                                    event.start_mark)
+            _refuse("anchors and aliases are not allowed in rule files", event)
+        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if event.tag is not None:  # `!!python/...`, `!foo`, even `!!set`: rule files are plain data
+                shown = event.tag.replace("tag:yaml.org,2002:", "!!")[:80]
+                _refuse(f"tags are not allowed in rule files (found {shown!r}): write plain YAML values", event)
+            budget.left -= 1
+            if budget.left < 0:
+                raise PayloadTooLarge(f"a rule set holds at most {budget.limit:,} YAML values (scalars, lists and maps): "
+                                      f"{path} goes past it at line {event.start_mark.line + 1}")
+            mapping = frames[-1] if frames else None
+            if mapping is not None:
+                if mapping["key_next"] and isinstance(event, yaml.ScalarEvent):
+                    first = mapping["keys"].get(event.value)
+                    if first is not None:
+                        _refuse(f"duplicate key {event.value[:80]!r} (first on line {first}): each key once", event)
+                    mapping["keys"][event.value] = event.start_mark.line + 1
+                mapping["key_next"] = not mapping["key_next"]
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise yaml.constructor.ConstructorError(None, None, f"nesting deeper than {MAX_DEPTH} levels",
-                                                        event.start_mark)
+            frames.append({"keys": {}, "key_next": True} if isinstance(event, yaml.MappingStartEvent) else None)
+            if len(frames) > MAX_DEPTH:
+                _refuse(f"nesting deeper than {MAX_DEPTH} levels", event)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+            frames.pop()
 
 
-def parse_yaml(path: str, text: str) -> tuple[Any, ErrorItem | None]:
-    """One YAML document (safe tags only), or an error naming the file and line."""
+def parse_yaml(path: str, text: str, budget: YamlBudget | None = None) -> tuple[Any, ErrorItem | None]:
+    """One YAML document (safe tags only), or an error naming the file and line.
+    Raises PayloadTooLarge when the rule set's YAML values run past `budget`."""
     try:
-        _check_events(text)
+        _check_events(path, text, budget or YamlBudget())
         return yaml.load(text, Loader=_Loader), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

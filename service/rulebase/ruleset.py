@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.errors import ErrorItem, InvalidRuleSet, from_pydantic
+from service.errors import ErrorItem, InvalidRuleSet, PayloadTooLarge, from_pydantic
 from service.profile import regions
 from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
 from service.profile.model import Profile
@@ -22,13 +22,19 @@ from service.profile.model import Profile
 from .catalogue import Catalogue, Instrument, Status
 from . import explanations
 from .conditions import Variant, Vocabulary, kind_family, derived_values, parse_when, referenced_facts
-from .loading import RULE_SUFFIXES, RuleFiles, parse_yaml
+from .loading import RULE_SUFFIXES, RuleFiles, YamlBudget, parse_yaml
 from .model import Rule, RuleFile
 from .sources import Sources
 
 CATALOGUE_FILE = "instruments.yaml"
 SOURCES_DIR = "sources/"
 BINDING_KINDS = {"obligation", "prohibition", "violation"}
+#: Checking compiles every rule and runs every example under all of them (time grows with their product):
+#: ~6x the repository's rules and examples keeps an upload's validation to seconds.
+MAX_RULES = 1000
+MAX_EXAMPLES = 2000
+#: Problems listed in one refusal; the rest are counted (a hostile file can hold one per value).
+MAX_ERRORS = 1000
 
 
 @dataclass
@@ -88,14 +94,26 @@ class RuleSet:
 class _Collector:
     def __init__(self) -> None:
         self.errors: list[ErrorItem] = []
+        self.count = 0
+
+    @property
+    def room(self) -> int:
+        return MAX_ERRORS - len(self.errors)
 
     def add(self, file: str | None, rule: str | None, path: str, message: str) -> None:
-        self.errors.append(ErrorItem(path=path, message=message, file=file, rule=rule))
+        self.add_item(ErrorItem(path=path, message=message, file=file, rule=rule))
+
+    def add_item(self, item: ErrorItem) -> None:
+        self.count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(item)
 
 
 def _rule_file_errors(exc: ValidationError, data: Any, file: str, out: _Collector) -> None:
     rules = data.get("rules") if isinstance(data, dict) else None
-    for item, raw in zip(from_pydantic(exc.errors(), RuleFile), exc.errors()):
+    raws = exc.errors(include_url=False, include_input=False)[:max(out.room, 0)]
+    out.count += exc.error_count() - len(raws)
+    for item, raw in zip(from_pydantic(raws, RuleFile), raws):
         loc = raw.get("loc", ())
         rule_id = None
         path = item.path
@@ -111,15 +129,16 @@ def _rule_file_errors(exc: ValidationError, data: Any, file: str, out: _Collecto
 def build_ruleset(files: RuleFiles) -> RuleSet:
     """Read and check a rule set; raise InvalidRuleSet listing every problem found."""
     out = _Collector()
+    budget = YamlBudget()  # shared by every file
 
     # the catalogue
     instruments: list[Instrument] = []
     if CATALOGUE_FILE not in files.files:
         out.add(CATALOGUE_FILE, None, "", "the instrument catalogue is missing")
     else:
-        data, err = parse_yaml(CATALOGUE_FILE, files.files[CATALOGUE_FILE])
+        data, err = parse_yaml(CATALOGUE_FILE, files.files[CATALOGUE_FILE], budget)
         if err:
-            out.errors.append(err)
+            out.add_item(err)
         elif not isinstance(data, list):
             out.add(CATALOGUE_FILE, None, "", "expected a list of instruments")
         else:
@@ -152,9 +171,9 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
     for path in sorted(files.files):
         if not path.endswith(RULE_SUFFIXES) or path == CATALOGUE_FILE or path.startswith(SOURCES_DIR):
             continue
-        data, err = parse_yaml(path, files.files[path])
+        data, err = parse_yaml(path, files.files[path], budget)
         if err:
-            out.errors.append(err)
+            out.add_item(err)
             continue
         if data is None:
             continue
@@ -180,6 +199,9 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
                 out.add(path, None, f"examples.{name}", f"duplicate example name (also in {examples_raw[name][0]})")
                 continue
             examples_raw[name] = (path, profile)
+    if len(specs) > MAX_RULES or len(examples_raw) > MAX_EXAMPLES:
+        raise PayloadTooLarge(f"a rule set holds at most {MAX_RULES} rules and {MAX_EXAMPLES} example profiles "
+                              f"(this one: {len(specs)} rules, {len(examples_raw)} examples)")
 
     # derived facts: names first, then the kinds of their fields by fixed point
     producers: dict[str, list[RuleSpec]] = {}
@@ -247,7 +269,9 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
         try:
             examples[name] = Example(name, path, Profile.model_validate(raw))
         except ValidationError as exc:
-            for e in from_pydantic(exc.errors(), Profile):
+            raws = exc.errors(include_url=False, include_input=False)[:max(out.room, 0)]
+            out.count += exc.error_count() - len(raws)
+            for e in from_pydantic(raws, Profile):
                 out.add(path, None, f"examples.{name}.{e.path}", e.message)
     for spec in specs:
         for which in ("fires", "quiet"):
@@ -257,8 +281,9 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
 
     _stratify(specs, producers, out)
 
-    if out.errors:
-        raise InvalidRuleSet(f"the rule set has {len(out.errors)} problem(s)", out.errors)
+    if out.count:
+        listed = "" if out.count == len(out.errors) else f"; the first {len(out.errors)} are listed"
+        raise InvalidRuleSet(f"the rule set has {out.count} problem(s){listed}", out.errors)
     return RuleSet(
         files=files,
         catalogue=catalogue,

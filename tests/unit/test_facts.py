@@ -50,3 +50,19 @@ def test_unknown_attributes_are_kept_out_of_the_facts_and_reported():
 def test_the_same_profile_gives_the_same_facts():
     profile = {"business": {"sectors": ["media", "internet"]}, "services": [{"type": "cdn", "regions": ["CN-GD", "CN-BJ"]}]}
     assert facts_of(profile) == facts_of(profile)
+
+
+def test_expansion_counts_the_service_and_licence_facts_build_facts_makes():
+    """The API bounds a profile by `expansion` (MAX_PROFILE_FACTS) without building its facts: it must agree."""
+    from service.profile.facts import expansion
+
+    profiles = [
+        {},
+        {"services": [{"type": "cdn"}, {"type": "idc", "regions": ["CN-GD", "CN-BJ", "CN-GD"]}]},
+        {"licences": [{"type": "ICP"}, {"type": "IDC", "regions": ["CN", "CN-SH"], "scope": ["idc", "cdn", "idc"]},
+                      {"type": "CDN", "scope": []}, {"type": "ISP", "regions": ["CN-BJ"]}]},
+    ]
+    for raw in profiles:
+        profile = Profile.model_validate(raw)
+        facts = build_facts(profile)
+        assert expansion(profile) == (sum(f["t"] == "service" for f in facts), sum(f["t"] == "licence" for f in facts))

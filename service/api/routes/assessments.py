@@ -42,7 +42,8 @@ async def create_assessment(profile: Profile, request: Request, record: bool = R
     # (each dependency resolved per request cost ~5% of throughput here)
     await authorize(request, "evaluator", "require_token_for_evaluation")
     state = request.app.state
-    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items, horizon_days)
+    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items, horizon_days,
+                                  max_facts=state.settings.max_profile_facts)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
     headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
@@ -85,7 +86,8 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
 async def compare(request: assessments.ComparisonRequest, response: Response, rulesets: RuleSetsDep,
                   journal: JournalDep, settings: SettingsDep, _: Evaluator, record: bool = RECORD,
                   horizon_days: int = HORIZON) -> assessments.Comparison:
-    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, horizon_days)
+    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, horizon_days,
+                                            settings.max_profile_facts)
     response.headers["X-Ruleset-Version"] = comparison.ruleset.version
     if record:
         loop = asyncio.get_running_loop()

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from service.api import bodies
 from service.api.problems import documented
 from service.api.auth import Operator, Reader
 from service.api.deps import DbDep, RuleSetsDep
-from service.errors import ErrorItem, InvalidRuleSet, NotFound
+from service.errors import ErrorItem, InvalidRuleSet, NotFound, PayloadTooLarge
 from service.rulebase import loading
 from service.store import audit
 from service.store import rulesets as store
@@ -81,22 +82,22 @@ UPLOAD_BODY = {"required": True, "content": {
 async def upload(request: Request, rulesets: RuleSetsDep, principal: Operator) -> JSONResponse:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json":
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise InvalidRuleSet("the body is not JSON", [ErrorItem(path="body", message="expected {\"files\": {...}}")]) from None
-        files_of = lambda: loading.from_mapping(data)  # noqa: E731
-    elif content_type in ARCHIVE_TYPES or not content_type:
-        files_of = lambda: loading.from_archive(body)  # noqa: E731
-    else:
+
+    def files_of() -> loading.RuleFiles:
+        if not body:
+            raise InvalidRuleSet("the upload is empty", [ErrorItem(path="body", message=loading.ARCHIVE_HELP)])
+        if content_type == "application/json":
+            return loading.from_mapping(bodies.loads(body, "{\"files\": {\"path\": \"text\"}}", InvalidRuleSet))
+        if content_type in ARCHIVE_TYPES or not content_type:
+            return loading.from_archive(body)
         raise InvalidRuleSet(f"unsupported content type {content_type!r}",
                              [ErrorItem(path="headers.content-type", message="expected application/json, application/zip or application/gzip")])
 
     def work():
         try:
             files = files_of()
-        except (InvalidRuleSet,) as exc:
+        except (InvalidRuleSet, PayloadTooLarge) as exc:
+            # every refusal of an authenticated operator is audited alike (the body limit refuses before anyone is known)
             audit.log(rulesets.db, actor=principal.actor, action="upload", outcome="refused",
                       detail={"detail": exc.detail, "errors": [e.as_dict() for e in exc.errors[:50]]})
             raise
