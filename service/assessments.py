@@ -121,6 +121,8 @@ def questions(rulesets: RuleSets, profile: Profile, max_items: int, limit: int) 
 
 
 def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
+    if len(assessment_id) != 26 or not assessment_id.isalnum() or not assessment_id.isascii():  # not a ULID
+        raise NotFound(f"no assessment {assessment_id[:40]!r}")
     pending = journal.read(assessment_id)
     if pending is not None:
         return pending

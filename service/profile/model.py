@@ -80,7 +80,9 @@ def _check_text(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_check_text)]
+#: What `text_problem` allows, for published schemas (ECMA and Python regex alike).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Text = Annotated[str, AfterValidator(_check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 # the patterns put in the published schema what the validators check, so clients can validate before sending
 # (in json_schema_extra, not as constraints: the validators' messages say what is allowed in words)
 Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"], json_schema_extra={"pattern": regions.REGION_EXACT_PATTERN}),
@@ -92,7 +94,7 @@ Flag = Annotated[bool, Strict()]
 Date = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_check_date),
                  Field(json_schema_extra={"pattern": r"^(19(49|[5-9]\d)|2[01]\d\d)-\d\d-\d\d$",
                                           "description": f"A date from {MIN_DATE} to {MAX_DATE}."})]
-Count = Annotated[int, BeforeValidator(_json_number), Field(ge=0, le=10**12)]
+Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_json_number)]
 #: An open vocabulary (the contract does not close it): a lower-case identifier.
 Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["children"])]
 
@@ -259,10 +261,18 @@ DEFAULT_SCOPE: dict[str, list[str]] = {
 Scalar = str | bool | int | float
 
 
+_EXTRA_SCALARS = [{"type": "string", "maxLength": 200, "pattern": TEXT_PATTERN}, {"type": "number"},
+                  {"type": "boolean"}, {"type": "null"}]
+
+
 class ServiceAttributes(BaseModel):
     """Facts about one service. The named ones are read by rules; others are kept and reported as unused."""
 
-    model_config = ConfigDict(extra="allow", use_enum_values=True)
+    model_config = ConfigDict(extra="allow", use_enum_values=True, json_schema_extra={
+        # what `_extra_are_flat` allows, stated for clients
+        "additionalProperties": {"anyOf": [*_EXTRA_SCALARS, {"type": "array", "maxItems": 50,
+                                                             "items": {"anyOf": _EXTRA_SCALARS}}]},
+        "propertyNames": {"maxLength": 64, "pattern": TEXT_PATTERN}})
 
     users: Count | None = Field(None, description="Number of users of the service.")
     targets_minors: Flag | None = None

@@ -7,11 +7,15 @@ from typing import Any
 from sqlmodel import select
 
 from .db import Database
+from .rulesets import storable
 from .tables import AuditEvent, actor_name
 
 
 def log(db: Database, *, actor: str, action: str, outcome: str, from_version: str | None = None,
         to_version: str | None = None, digest: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    if to_version is not None and not storable(to_version, 40):  # a refused attempt on a label no version has
+        detail = {**(detail or {}), "requested_version": to_version.replace("\x00", "\\0")[:200]}
+        to_version = None
     with db.session() as session:
         session.add(AuditEvent(actor=actor_name(actor), action=action, outcome=outcome, from_version=from_version,
                                to_version=to_version, digest=digest, detail=json.dumps(detail or {}, default=str)))

@@ -20,8 +20,14 @@ def find_by_digest(db: Database, digest: str) -> RuleSetVersion | None:
 
 
 def get(db: Database, version: str) -> RuleSetVersion | None:
+    if not storable(version, 40):  # a label no version can have (PostgreSQL would refuse a NUL, not find nothing)
+        return None
     with db.session() as session:
         return session.exec(select(RuleSetVersion).where(RuleSetVersion.version == version)).first()
+
+
+def storable(text: str, length: int) -> bool:
+    return len(text) <= length and "\x00" not in text
 
 
 def versions(db: Database) -> list[RuleSetVersion]:

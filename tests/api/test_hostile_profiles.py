@@ -19,7 +19,7 @@ import pytest
 
 from service.profile import regions
 from tests.api.test_assessments import recorded
-from tests.conftest import make_profile
+from tests.conftest import bearer, make_profile
 
 MAX_ITEMS = 5  # the module's app runs with MAX_LIST_ITEMS=5: the limit is configurable
 SECONDS = 10.0
@@ -323,3 +323,18 @@ async def test_an_empty_body_is_refused(client, app):
         await refused(client, app, b"", "body", "Field required", content_type=content_type)
         r, _ = await post(client, b"", "/v1/assessments/compare", content_type=content_type)
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body"
+
+
+async def test_ids_no_record_can_have_are_not_found_on_every_database(client):
+    """A NUL or an over-long id cannot be looked up in PostgreSQL (it refuses the value): still a plain 404."""
+    for ident in ("01J0000000000000000000000%00", "x" * 300, "01J00000000000000000000000%00"):  # %00: a NUL
+        r = await client.get(f"/v1/assessments/{ident}")
+        assert r.status_code == 404, (ident, r.text)
+    for version in ("v%00", "9" * 300):
+        assert (await client.get(f"/v1/rulesets/{version}")).status_code == 404
+        r = await client.post(f"/v1/rulesets/{version}/activate", headers=bearer("operator"))
+        assert r.status_code == 404, r.text
+        assert (await client.post(f"/v1/rulesets/{version}/preview", headers=bearer("operator"))).status_code == 404
+    events = (await client.get("/v1/audit", headers=bearer("operator"))).json()["events"]
+    assert events[0]["outcome"] == "refused" and events[0]["to_version"] is None  # the attempt is kept, in detail
+    assert (await client.get("/v1/audit", params={"before": 10**22}, headers=bearer("operator"))).status_code == 422

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import TOKENS
+from tests.conftest import TOKENS, reset_postgres
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,11 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per operation and token
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("fuzz"), env={"AUTH_TOKENS": AUTH, "MAX_LIST_ITEMS": "50"})
+    env = {"AUTH_TOKENS": AUTH, "MAX_LIST_ITEMS": "50"}
+    if os.environ.get("TEST_DATABASE_URL"):  # PostgreSQL refuses values SQLite takes (NUL, long text): fuzz it
+        reset_postgres(os.environ["TEST_DATABASE_URL"])
+        env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    s = start_server(tmp_path_factory.mktemp("fuzz"), env=env)
     yield s
     s.stop_gracefully()
 

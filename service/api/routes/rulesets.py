@@ -132,7 +132,7 @@ async def preview(version: str, rulesets: RuleSetsDep, principal: Operator,
 
 @router.get("/v1/audit", summary="Operator: uploads, activations, rollbacks, reloads and refused attempts, newest first")
 def audit_log(db: DbDep, _: Operator, limit: int = Query(100, ge=1, le=1000),
-              before: int | None = Query(None, description="Only events older than this event id.")) -> dict[str, Any]:
+              before: int | None = Query(None, ge=1, le=2**31 - 1, description="Only events older than this event id.")) -> dict[str, Any]:
     events = audit.events(db, limit=limit, before_id=before)
     return {"events": [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "outcome": e.outcome,
                         "from_version": e.from_version, "to_version": e.to_version, "digest": e.digest,
