@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from ulid import ULID
 
-from service import metrics
+from service import ids, metrics
 from service.answers import Answer, make
 from service.engine import durable
 from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
@@ -31,10 +30,6 @@ REUSED = metrics.EVALUATIONS.labels("reused")
 #: How far past as_of an assessment looks for duties that start and deadlines that fall (days).
 DEFAULT_HORIZON_DAYS = 365
 MAX_HORIZON_DAYS = 3650
-
-
-def new_id() -> str:
-    return str(ULID())
 
 
 @dataclass
@@ -93,7 +88,7 @@ def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZ
     else:
         REUSED.inc()
     metrics.HITS.hit(answer)
-    return Recorded(new_id(), answer, stated)
+    return Recorded(ids.assessment_id(), answer, stated)
 
 
 def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:

@@ -141,7 +141,7 @@ def evaluate(
     """Evaluate one profile against a rule folder, without a server or database."""
     from pydantic import ValidationError
 
-    from service.assessments import new_id
+    from service.ids import assessment_id
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, from_pydantic
     from service.profile.model import Profile
@@ -162,7 +162,7 @@ def evaluate(
         compiled, _ = prepare(from_directory(rules_dir or get_settings().rules_dir), "local")
     except InvalidRuleSet as exc:
         _fail(str(exc))
-    assessment = compiled.evaluate(profile, new_id(), horizon_days=horizon_days)
+    assessment = compiled.evaluate(profile, assessment_id(), horizon_days=horizon_days)
     compiled.close()
     if as_json:
         typer.echo(assessment.model_dump_json(indent=2))

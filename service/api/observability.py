@@ -6,11 +6,10 @@ import contextvars
 import logging
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import metrics
+from service import ids, metrics
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -48,6 +47,18 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     return _COMMON + [_API_CSP]
 
 
+_SERIES: dict[tuple[str, str, int], tuple] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple:
+    """The metric children of one method, route and status, looked up once (labels() takes a lock each time)."""
+    key = (method, route, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (metrics.REQUESTS.labels(method, route, str(status)), metrics.LATENCY.labels(route))
+    return found
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp, access_log: bool = True):
         self.app = app
@@ -64,7 +75,7 @@ class RequestContext:
                 if _VALID_ID.match(candidate):
                     request_id = candidate
                 break
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or ids.request_id()
         token = REQUEST_ID.set(request_id)
         extra = [(b"x-request-id", request_id.encode("ascii"))] + security_headers(scope["path"])
         status = 500
@@ -94,9 +105,10 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
-            metrics.LATENCY.labels(route).observe(elapsed)
-            if self.access_log:
+            count, latency = _series(scope["method"], route, status)
+            count.inc()
+            latency.observe(elapsed)
+            if self.access_log and log.isEnabledFor(logging.INFO):
                 log.info("request", extra={"method": scope["method"], "path": scope["path"], "route": route,
                                            "status": status, "duration_ms": round(elapsed * 1000, 3)})
             REQUEST_ID.reset(token)

@@ -46,6 +46,9 @@ SEGMENT_RECORDS = 5000
 FLUSH_INTERVAL = 0.05  # seconds between database writes while records arrive
 
 
+JOURNAL_BUFFER = 1 << 20
+
+
 @dataclass
 class Segment:
     path: Path
@@ -65,7 +68,7 @@ class Segment:
             pass
         with open(self.path, "r+b") as raw:
             raw.truncate(self.synced)
-        self.handle = open(self.path, "a", encoding="utf-8")
+        self.handle = open(self.path, "a", encoding="utf-8", buffering=JOURNAL_BUFFER)
         fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.templates = set()  # a template written after `synced` went with the cut: write it again
         self.broken = False
@@ -229,7 +232,9 @@ class DecisionJournal:
             if self._segment is not None:
                 self._segment.closed = True
             path = self.directory / f"decisions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
-            handle = open(path, "a", encoding="utf-8")
+            # a large buffer: writes reach the file when the syncer flushes, not from the event loop (a write
+            # system call there gives the GIL away, and the decision log's threads may keep it for a while)
+            handle = open(path, "a", encoding="utf-8", buffering=JOURNAL_BUFFER)
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._segment = Segment(path, handle)
         return self._segment
