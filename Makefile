@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check schemas docs bench soak clean
+.PHONY: run test check schemas docs bench soak performance clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,14 @@ bench: $(STAMP)  ## evaluation time per profile (median, p99)
 
 soak: $(STAMP)  ## RSS over 100,000 evaluations
 	$(BIN)/python bench/soak.py
+
+performance: $(STAMP)  ## every figure of docs/performance.md (about 10 minutes; throughput.py needs wrk)
+	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/activations.py --activations 500
+	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.throughput import BIN, start, stop  # noqa: E402
+from bench.throughput import BIN, start, stop_server  # noqa: E402
 from tests.integration.servers import free_port  # noqa: E402
 
 
@@ -87,7 +87,7 @@ def main() -> None:
             print(f"  {label:45} median {statistics.median(values):6.2f} s  "
                   f"({statistics.median(values) / args.items * 1e3:.2f} ms per profile; min {min(values):.2f} s)")
     finally:
-        stop(process)
+        stop_server(process)
 
 
 if __name__ == "__main__":

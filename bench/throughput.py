@@ -1,10 +1,12 @@
 """HTTP throughput and latency: the service against a bare FastAPI endpoint, under the same load generator.
 
-    python bench/throughput.py [--seconds 15] [--connections 32]
+    python bench/throughput.py [--seconds 10] [--rounds 3] [--connections 32]
 
 Starts, one after another on loopback: the bare endpoint (bench/bare_app.py), the service with the
-decision log on, the same with `?record=false` (recording off), and the service with two workers;
-each under `wrk` (Debian package `wrk`) posting the small reference profile. Prints requests/s and
+decision log on, the same with `?record=false` (recording off), the service with two workers, each
+under `wrk` (Debian package `wrk`) posting the small reference profile; and one worker again with every
+request a profile never seen before (a new business name each time), so that no answer is reused from
+the cache of identical evaluations and the engine runs for every request. Prints requests/s and
 latency percentiles, and the ratios the performance targets are stated in. Last, two workers under
 the same load while an operator activates another version every second: failed requests and the
 time of each activation.
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import signal
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,12 +40,38 @@ LUA = """
 wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
+{request}done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %f %f %f %f\\n", summary.requests, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), summary.duration))
 end
 """
+
+
+# every request a profile never seen before (its business name numbered by thread and request, salted per run):
+# no answer can be reused, the engine evaluates each one
+UNIQUE = """
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, head .. tid .. "-" .. n .. tail)
+end
+"""
+
+
+def write_script(path: Path, profile: dict, unique_salt: str | None = None) -> Path:
+    """A wrk script posting `profile`; with `unique_salt`, each request a new business name (no reuse)."""
+    if unique_salt is None:
+        path.write_text(LUA.format(body=json.dumps(json.dumps(profile)), request=""))
+        return path
+    marker = "@@N@@"
+    named = {**profile, "business": {**profile["business"], "name": f"Bench {unique_salt} {marker}"}}
+    head, tail = json.dumps(named).split(marker)
+    path.write_text(LUA.format(body=json.dumps(json.dumps(profile)),
+                               request=f"head = {json.dumps(head)}\ntail = {json.dumps(tail)}\n" + UNIQUE))
+    return path
 
 
 def start(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
@@ -124,36 +153,55 @@ def activations_under_load(tmp: Path, seconds: int, connections: int, script: Pa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=10, help="of each measured run (after 3 s of warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all the set-ups; medians are reported")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--skip-activations", action="store_true", help="leave out the activations-under-load run")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/throughput.py needs wrk, the HTTP load generator (Debian: apt-get install -y wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    script = tmp / "post.lua"
-    script.write_text(LUA.format(body=json.dumps(json.dumps(SMALL))))
-    results = {}
+    script = write_script(tmp / "post.lua", SMALL)
+    new = "service, 1 worker, log on, all new"
     runs = [
         ("bare FastAPI (validate + constant)", [str(BIN / "uvicorn"), "bench.bare_app:app", "--log-level", "warning"],
          {}, ""),
         ("service, 1 worker, decision log on", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, ""),
         ("service, 1 worker, decision log off", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, "?record=false"),
         ("service, 2 workers, decision log on", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "2"}, ""),
+        (new, [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, ""),
     ]
-    for i, (label, command, env, query) in enumerate(runs):
-        port = free_port()
-        env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning",
-               "DATABASE_URL": f"sqlite:///{tmp}/run{i}.db", "DECISION_JOURNAL_DIR": str(tmp / f"journal{i}")}
-        if "bench.bare_app:app" in command:
-            command = command + ["--host", "127.0.0.1", "--port", str(port)]
-        process = start(command, env, port, tmp / f"run{i}.log")
-        try:
-            load(f"http://127.0.0.1:{port}/v1/assessments{query}", 3, args.connections, script)  # warm up
-            results[label] = load(f"http://127.0.0.1:{port}/v1/assessments{query}", args.seconds, args.connections, script)
-        finally:
-            stop_server(process)
-        r = results[label]
+    # rounds interleave the set-ups, so a slow spell of this shared machine does not land on one of them;
+    # each figure is the median round's
+    rounds: dict[str, list[dict]] = {label: [] for label, *_ in runs}
+    for round_ in range(args.rounds):
+        for i, (label, command, env, query) in enumerate(runs):
+            port = free_port()
+            run_id = f"{round_}-{i}"
+            env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning",
+                   "DATABASE_URL": f"sqlite:///{tmp}/run{run_id}.db", "DECISION_JOURNAL_DIR": str(tmp / f"journal{run_id}")}
+            if "bench.bare_app:app" in command:
+                command = command + ["--host", "127.0.0.1", "--port", str(port)]
+            process = start(command, env, port, tmp / f"run{run_id}.log")
+            try:
+                warm, measured = script, script
+                if label == new:
+                    warm = write_script(tmp / "warm.lua", SMALL, unique_salt=f"warm-{run_id}")
+                    measured = write_script(tmp / "new.lua", SMALL, unique_salt=f"run-{run_id}")
+                load(f"http://127.0.0.1:{port}/v1/assessments{query}", 3, args.connections, warm)  # warm up
+                rounds[label].append(load(f"http://127.0.0.1:{port}/v1/assessments{query}", args.seconds,
+                                          args.connections, measured))
+            finally:
+                stop_server(process)
+        print(f"round {round_ + 1}: " + ", ".join(f"{label.split(' (')[0]} {rounds[label][-1]['rps']:.0f}"
+                                                  for label, *_ in runs), flush=True)
+    print()
+    results = {label: sorted(values, key=lambda r: r["rps"])[len(values) // 2] for label, values in rounds.items()}
+    for label, r in results.items():
+        spread = [v["rps"] for v in rounds[label]]
         print(f"{label:40} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
-              f"p99 {r['p99_ms']:6.2f} ms  non-2xx {r['non_2xx']}  socket errors {r['socket_errors']}", flush=True)
+              f"p99 {r['p99_ms']:6.2f} ms  non-2xx {sum(v['non_2xx'] for v in rounds[label])}  "
+              f"socket errors {sum(v['socket_errors'] for v in rounds[label])}  (rounds {min(spread):.0f}-{max(spread):.0f})")
     bare = results["bare FastAPI (validate + constant)"]["rps"]
     on = results["service, 1 worker, decision log on"]
     off = results["service, 1 worker, decision log off"]
@@ -161,6 +209,8 @@ def main() -> None:
     print(f"p99, 1 worker, log on: {on['p99_ms']:.1f} ms (target <= 25 ms)")
     print(f"decision log cost: {1 - on['rps'] / off['rps']:.0%} of throughput (target <= 15%)")
     print(f"2 workers / 1 worker: {results['service, 2 workers, decision log on']['rps'] / on['rps']:.2f}x")
+    print(f"every profile new (no answer reused) / bare: {results[new]['rps'] / bare:.0%}; "
+          f"p99 {results[new]['p99_ms']:.1f} ms")
     if not args.skip_activations:
         print()
         activations_under_load(tmp, args.seconds, args.connections, script)

@@ -20,10 +20,16 @@ ID_SLOT = len(PREFIX)
 
 @dataclass(frozen=True)
 class Answer:
-    assessment: Assessment  # its assessment_id is "" (the template's)
+    """Text and a few scalars only: a cache of thousands of answers must not hold thousands of model trees
+    (each full garbage collection walks every object held; that cost ~100 ms pauses under fresh profiles)."""
+
     template: str  # the JSON with "assessment_id":""
     sha: str  # sha256 of the template
     encoded: bytes  # the template as UTF-8, split around the id, so a response needs no encoding
+    ruleset_version: str
+    ruleset_digest: str
+    as_of: str  # ISO date
+    fired: tuple[tuple[str, str], ...]  # (rule_id, kind) of each obligation, for the metrics
 
     def body(self, assessment_id: str) -> str:
         return render(self.template, assessment_id)
@@ -32,7 +38,8 @@ class Answer:
         return self.encoded[:ID_SLOT] + assessment_id.encode("ascii") + self.encoded[ID_SLOT:]
 
     def for_id(self, assessment_id: str) -> Assessment:
-        return self.assessment.model_copy(update={"assessment_id": assessment_id})
+        """The assessment as a model, read back from its text (only compare and the CLI need it)."""
+        return Assessment.model_validate_json(self.body(assessment_id))
 
 
 def render(template: str, assessment_id: str) -> str:
@@ -45,7 +52,9 @@ def make(assessment: Assessment) -> Answer:
     template = blank.model_dump_json()
     assert template.startswith(PREFIX + '"'), "assessment_id must be the first field of the answer"
     encoded = template.encode("utf-8")
-    return Answer(blank, template, hashlib.sha256(encoded).hexdigest(), encoded)
+    return Answer(template, hashlib.sha256(encoded).hexdigest(), encoded, assessment.ruleset.version,
+                  assessment.ruleset.digest, assessment.as_of.isoformat(),
+                  tuple((o.rule_id, o.kind) for o in assessment.obligations))
 
 
 class AnswerCache:

@@ -93,9 +93,9 @@ def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZ
 
 def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:
     """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
-    a = recorded.answer.assessment
-    return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset.version,
-                           "ruleset_digest": a.ruleset.digest, "as_of": a.as_of.isoformat(),
+    a = recorded.answer
+    return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
+                           "ruleset_digest": a.ruleset_digest, "as_of": a.as_of,
                            "profile": recorded.stated_profile, "body_sha": recorded.answer.sha},
                           recorded.answer.template, loop)
 
@@ -179,25 +179,26 @@ def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int,
     with rulesets.lease() as loaded:
         base = evaluate(loaded, request.baseline, horizon_days, where="baseline")
         prop = evaluate(loaded, request.proposed, horizon_days, where="proposed")
-    before = {o.rule_id: o for o in base.answer.assessment.obligations}
-    after = {o.rule_id: o for o in prop.answer.assessment.obligations}
-    upcoming_before = {u.obligation.rule_id for u in base.answer.assessment.upcoming}
-    upcoming_after = {u.obligation.rule_id for u in prop.answer.assessment.upcoming}
+    baseline, proposed = base.assessment, prop.assessment
+    before = {o.rule_id: o for o in baseline.obligations}
+    after = {o.rule_id: o for o in proposed.obligations}
+    upcoming_before = {u.obligation.rule_id for u in baseline.upcoming}
+    upcoming_after = {u.obligation.rule_id for u in proposed.upcoming}
     changed, unchanged = [], []
-    for o in prop.answer.assessment.obligations:
+    for o in proposed.obligations:
         if o.rule_id in before:
             if _comparable(before[o.rule_id]) == _comparable(o):
                 unchanged.append(o)
             else:
                 changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
     return (Comparison(
-        ruleset=prop.answer.assessment.ruleset,
-        baseline=AssessmentRef(assessment_id=base.assessment_id, as_of=base.answer.assessment.as_of),
-        proposed=AssessmentRef(assessment_id=prop.assessment_id, as_of=prop.answer.assessment.as_of),
-        added=[o for o in prop.answer.assessment.obligations if o.rule_id not in before],
-        removed=[o for o in base.answer.assessment.obligations if o.rule_id not in after],
+        ruleset=proposed.ruleset,
+        baseline=AssessmentRef(assessment_id=base.assessment_id, as_of=baseline.as_of),
+        proposed=AssessmentRef(assessment_id=prop.assessment_id, as_of=proposed.as_of),
+        added=[o for o in proposed.obligations if o.rule_id not in before],
+        removed=[o for o in baseline.obligations if o.rule_id not in after],
         changed=changed,
         unchanged=unchanged,
-        upcoming_added=[u for u in prop.answer.assessment.upcoming if u.obligation.rule_id not in upcoming_before],
-        upcoming_removed=[u for u in base.answer.assessment.upcoming if u.obligation.rule_id not in upcoming_after],
+        upcoming_added=[u for u in proposed.upcoming if u.obligation.rule_id not in upcoming_before],
+        upcoming_removed=[u for u in baseline.upcoming if u.obligation.rule_id not in upcoming_after],
     ), [base, prop])

@@ -36,7 +36,7 @@ def serve(
 
     from service import logs
     from service.engine.checks import prepare
-    from service.errors import InvalidRuleSet
+    from service.errors import InvalidRuleSet, PayloadTooLarge
     from service.rulebase.loading import from_directory
     from service.rulesets import RuleSets
     from service.settings import get_settings
@@ -62,14 +62,14 @@ def serve(
             log.info("rule set %s from %s is active", version, settings.rules_dir)
         # the workers serve what the database says is active; the parent has just made it so
         os.environ["RULESET_ON_START"] = "database"
-    except InvalidRuleSet as exc:
+    except (InvalidRuleSet, PayloadTooLarge) as exc:
         refuse(exc)
     except SQLAlchemyError as exc:
         # the database is down: still refuse broken rules, then let the workers serve RULES_DIR until it answers
         try:
             compiled, _ = prepare(from_directory(settings.rules_dir), "check")
             compiled.close()
-        except InvalidRuleSet as invalid:
+        except (InvalidRuleSet, PayloadTooLarge) as invalid:
             refuse(invalid)
         log.warning("database unreachable (%s); serving %s until it answers", type(exc).__name__, settings.rules_dir)
     finally:
@@ -209,7 +209,7 @@ def rulebase_doc(
     check_only: Annotated[bool, typer.Option("--check", help="Fail if docs/rulebase.md is out of date.")] = False,
 ) -> None:
     """Write docs/rulebase.md: instruments, their rules and kinds, and the instruments without business duties."""
-    from service.errors import InvalidRuleSet
+    from service.errors import InvalidRuleSet, PayloadTooLarge
     from service.rulebase.document import DOC_PATH, render
     from service.rulebase.loading import from_directory
     from service.rulebase.ruleset import build_ruleset

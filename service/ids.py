@@ -2,7 +2,7 @@
 
 os.urandom is a system call that releases the GIL, and on the event loop a released GIL may not come
 back for a whole switch interval while the decision log's threads run: one refill of 4 KiB serves
-hundreds of ids. The pool belongs to one process (refilled after a fork), so no two processes share ids.
+hundreds of ids. The pool belongs to one process (emptied in a forked child), so no two processes share ids.
 """
 from __future__ import annotations
 
@@ -14,14 +14,22 @@ from ulid import ULID
 
 _lock = threading.Lock()
 _pool = bytearray()
-_pid = 0
+
+
+def _forget_pool() -> None:
+    """A forked child starts with an empty pool: it must not hand out its parent's next ids."""
+    global _pool
+    _pool = bytearray()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def random_bytes(n: int) -> bytes:
-    global _pool, _pid
+    global _pool
     with _lock:
-        if len(_pool) < n or _pid != os.getpid():
-            _pool, _pid = bytearray(os.urandom(4096)), os.getpid()
+        if len(_pool) < n:
+            _pool = bytearray(os.urandom(4096))
         out = bytes(_pool[:n])
         del _pool[:n]
     return out

@@ -63,8 +63,8 @@ class HitCounter:
         with self._lock:
             hits, self._hits = self._hits, {}
         for answer, n in hits.values():
-            for o in answer.assessment.obligations:
-                OBLIGATIONS.labels(o.rule_id, o.kind).inc(n)
+            for rule_id, kind in answer.fired:
+                OBLIGATIONS.labels(rule_id, kind).inc(n)
 
 
 HITS = HitCounter()

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="Python log level.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per line; text: plain.")
     access_log: bool = Field(True, description="One log line per request (method, route, status, duration, request id).")
+    opentelemetry: bool = Field(
+        False, description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, sent to the providers "
+        "configured in the process (off: the service reports through /metrics and its JSON logs, and each request "
+        "is spared FastAPI's look for a provider).")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (none by default: CORS off).")
     auth_tokens: str = Field(

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import RULES, make_profile
+from service.rulebase.loading import MAX_FILES
 from tests.integration.servers import BIN, start_server
 
 pytestmark = pytest.mark.integration
@@ -57,6 +58,19 @@ def test_a_broken_rule_file_stops_start_up_naming_file_rule_and_field(tmp_path):
     assert "miit-2017-internet-access-market-cleanup.yaml:cleanup.unlicensed-business:severity" in out
     assert "refusing to start" in out
 
+
+
+def test_a_rules_dir_past_the_size_limit_stops_start_up_with_a_clear_line(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    for i in range(MAX_FILES + 1 - sum(1 for p in rules.rglob("*") if p.is_file())):
+        (rules / f"extra-{i}.txt").write_text("")
+    s = start_server(tmp_path, env={"RULES_DIR": str(rules)}, wait=False)
+    code = s.process.wait(60)
+    out = s.output()
+    assert code != 0
+    assert f"refusing to start: a rule set holds at most {MAX_FILES} files" in out
+    assert "Traceback" not in out
 
 def test_cli_check_and_eval(tmp_path):
     checked = subprocess.run([str(BIN / "compliance-engine"), "check", str(RULES)], capture_output=True, text=True)

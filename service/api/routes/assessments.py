@@ -78,7 +78,7 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
                                   max_facts=state.settings.max_profile_facts)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
-    headers = {"X-Ruleset-Version": recorded.answer.assessment.ruleset.version}
+    headers = {"X-Ruleset-Version": recorded.answer.ruleset_version}
     if record:
         headers["Location"] = f"/v1/assessments/{recorded.assessment_id}"
     return Response(recorded.answer.body_bytes(recorded.assessment_id), status_code=201 if record else 200,

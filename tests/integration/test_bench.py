@@ -1,0 +1,40 @@
+"""The bench scripts are how the performance figures are produced: each runs, on small sizes, and prints
+the figures docs/performance.md quotes (the figures themselves are not asserted: timing lives in bench/)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPTS = {
+    "evaluate.py": (["--runs", "20"], [r"small: median [\d.]+ ms, p99 [\d.]+ ms", r"large: median [\d.]+ ms"]),
+    "scaling.py": (["--runs", "3"], [r"x16 +\d+ +\d+ +\d+ms", r"\n +32 +\d+ +[\d.]+ms"]),
+    "soak.py": (["--evaluations", "200"], [r"RSS growth over 200 evaluations: [+-][\d.]+ MB"]),
+    "activations.py": (["--activations", "4"], [r"activation: median \d+ ms", r"RSS growth over 4 activations"]),
+    "batch.py": (["--items", "20", "--rounds", "1"], [r"batch of 20 realistic profiles .*statuses \[201\]",
+                                                       r"log off, all new +median"]),
+    "throughput.py": (["--seconds", "2", "--rounds", "1", "--connections", "8"],
+                      [r"service / bare \(1 worker, log on\): \d+%", r"decision log cost: -?\d+%",
+                       r"activations during the load: \d+, failed 0"]),
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_bench_script_runs_and_prints_its_figures(script):
+    args, patterns = SCRIPTS[script]
+    if script == "throughput.py" and shutil.which("wrk") is None:
+        message = "wrk is not installed (apt-get install -y wrk)"
+        if os.environ.get("CI", "") not in ("", "0", "false", "no"):
+            pytest.fail(f"{message}; required in CI, so this is a failure, not a skip")
+        pytest.skip(message)
+    done = subprocess.run([sys.executable, str(REPO / "bench" / script), *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for pattern in patterns:
+        assert re.search(pattern, done.stdout), f"{script} did not print {pattern!r}:\n{done.stdout}"
