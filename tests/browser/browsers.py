@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
+from tests import prerequisites
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless, and quiet: this machine has no network, and Chromium's background services (updates, sync,
@@ -22,8 +22,7 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 
 
 def required() -> bool:
-    ci = os.environ.get("CI", "").strip().lower()
-    return ci not in ("", "0", "false", "no") or os.environ.get("BROWSER_TESTS", "") == "required"
+    return prerequisites.required("BROWSER_TESTS")
 
 
 def missing_prerequisites() -> list[str]:
@@ -39,7 +38,4 @@ def skip_or_fail_without_browser() -> None:
     missing = missing_prerequisites()
     if not missing:
         return
-    message = f"the browser tests need {' and '.join(missing)}; .ci/run installs them"
-    if required():
-        pytest.fail(f"{message}; required here (CI or BROWSER_TESTS=required), so this is a failure, not a skip")
-    pytest.skip(message)
+    prerequisites.skip_or_fail(f"the browser tests need {' and '.join(missing)}; .ci/run installs them", "BROWSER_TESTS")

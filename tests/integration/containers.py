@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import prerequisites
 from tests.conftest import REPO
 from tests.integration.servers import free_port
 
@@ -33,8 +34,7 @@ APP_UID = 10001
 
 def required() -> bool:
     """In CI (CI set, as `.ci/run` runs) or with CONTAINER_TESTS=required, missing tools fail the test."""
-    ci = os.environ.get("CI", "").strip().lower()
-    return ci not in ("", "0", "false", "no") or os.environ.get("CONTAINER_TESTS", "") == "required"
+    return prerequisites.required("CONTAINER_TESTS")
 
 
 def missing_prerequisites() -> list[str]:
@@ -50,9 +50,7 @@ def skip_or_fail_without_tools() -> None:
         return
     message = (f"the container smoke test needs {', '.join(missing)}: apt-get install -y buildah debootstrap podman "
                "(.ci/run installs them)")
-    if required():
-        pytest.fail(f"{message}; required here (CI or CONTAINER_TESTS=required), so this is a failure, not a skip")
-    pytest.skip(message)
+    prerequisites.skip_or_fail(message, "CONTAINER_TESTS")
 
 
 def run(cmd: list[str], timeout: float = 900, **kwargs) -> subprocess.CompletedProcess:

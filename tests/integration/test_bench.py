@@ -2,7 +2,6 @@
 the figures docs/performance.md quotes (the figures themselves are not asserted: timing lives in bench/)."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,6 +9,7 @@ import sys
 
 import pytest
 
+from tests import prerequisites
 from tests.conftest import REPO
 
 SCRIPTS = {
@@ -29,10 +29,7 @@ SCRIPTS = {
 def test_bench_script_runs_and_prints_its_figures(script):
     args, patterns = SCRIPTS[script]
     if script == "throughput.py" and shutil.which("wrk") is None:
-        message = "wrk is not installed (apt-get install -y wrk)"
-        if os.environ.get("CI", "") not in ("", "0", "false", "no"):
-            pytest.fail(f"{message}; required in CI, so this is a failure, not a skip")
-        pytest.skip(message)
+        prerequisites.skip_or_fail("bench/throughput.py needs wrk (apt-get install -y wrk; .ci/run installs it)")
     done = subprocess.run([sys.executable, str(REPO / "bench" / script), *args], cwd=REPO, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
