@@ -38,7 +38,7 @@ class Answer:
         return self.encoded[:ID_SLOT] + assessment_id.encode("ascii") + self.encoded[ID_SLOT:]
 
     def for_id(self, assessment_id: str) -> Assessment:
-        """The assessment as a model, read back from its text (only compare and the CLI need it)."""
+        """The assessment as a model, read back from its text (compare needs it; responses use the text)."""
         return Assessment.model_validate_json(self.body(assessment_id))
 
 
