@@ -1,114 +1,116 @@
-"""The decision log's write path: durable before the answer, batched into the database after it.
+"""The decision log's write path: durable before the answer, copied into the database after it.
 
-An assessment is answered 2xx only once its record is *durably queued*: appended to this
-process's journal file and fsync'ed. A record names its answer by the SHA-256 of the answer's
-template (service/answers.py); the template itself is written once per journal segment and
-stored once in the database, however many assessments share it. One writer thread fsyncs for every record that arrived
-meanwhile (group commit), so a request waits for one shared fsync, not one of its own. A
-second thread copies journaled records into the database in batches (inserts that skip ids
-already there), then drops journal segments whose records are all in the database.
+An assessment is answered 2xx only once its record is *durably queued*: appended to this process's journal
+file and fsync'ed. The event loop appends the records itself, once per turn of the loop for all the records
+that turn produced (one write system call). The fsync and the copying into the database are done by the
+journal keeper (journal_keeper.py), a process of its own that says when lines are durable and when they are
+in the database; the event loop reads its answers like any other socket. No thread of this process works for
+the decision log: a thread here would have to win the GIL back from the busy event loop (up to
+sys.getswitchinterval(), 5 ms, each time), and every answer would wait for it.
 
-If the database is unreachable the journal keeps growing; once it holds `max_pending`
-records, recording requests get 503 instead of a silent drop. On shutdown the flusher
-empties what it can; what it cannot is still in the journal, and the next process to start
-on this journal folder replays it (segments are claimed with `flock`, so several worker
-processes never replay the same segment).
+A record names its answer by the SHA-256 of the answer's template (service/answers.py); the template itself
+is written once per journal segment and stored once in the database, however many assessments share it.
+
+If the database is unreachable the journal grows; once `max_pending` records are not yet in the database,
+recording requests get 503 instead of a silent drop. A write the disk refuses fails the records in it (503)
+and the file is cut back to what was written before. If the keeper dies, a new one is handed the segments
+and makes what was written durable (the page cache still holds it); a keeper that dies as soon as it starts
+is not restarted at once, and what waits on it is refused (503). On shutdown the keeper copies what it can;
+what it cannot stays in the journal, and the next keeper to start on this folder replays it (this process
+holds a lock on each of its segments until the keeper has retired it, so no keeper replays a live one).
 """
 from __future__ import annotations
 
-import errno
+import asyncio
 import fcntl
-import json
-
-import orjson
 import logging
 import os
+import select
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from concurrent.futures import Future
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import DataError, IntegrityError
+import orjson
 
 from service.answers import render
 from service.errors import Unavailable
 
 from .db import Database
-from .tables import AssessmentBody, AssessmentRecord, utcnow
+from .journal_keeper import DATABASE_URL_VARIABLE
+from .tables import utcnow
 
 log = logging.getLogger("service.journal")
 
 SEGMENT_RECORDS = 5000
-FLUSH_INTERVAL = 0.05  # seconds between database writes while records arrive
-
-
-JOURNAL_BUFFER = 1 << 20
+KEEPER_START_SECONDS = 60.0  # to replay orphans and say it is ready
+KEEPER_RESTART_PAUSE = 2.0  # a keeper that dies this soon after starting is not restarted at once
 
 
 @dataclass
 class Segment:
+    first: int  # sequence number of its first line
     path: Path
-    handle: Any
-    written: int = 0
-    flushed: int = 0
-    closed: bool = False
-    templates: set[str] = field(default_factory=set)  # answer templates this segment holds (by sha)
-    synced: int = 0  # bytes of the file known to be on disk: everything acknowledged lies before it
-    broken: bool = False  # a write failed (disk full): what follows `synced` must go
-
-    def repair(self) -> None:
-        """Cut the file back to what was acknowledged (a torn line must not run into the next one) and reopen."""
-        try:
-            self.handle.close()
-        except OSError:
-            pass
-        with open(self.path, "r+b") as raw:
-            raw.truncate(self.synced)
-        self.handle = open(self.path, "a", encoding="utf-8", buffering=JOURNAL_BUFFER)
-        fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self.templates = set()  # a template written after `synced` went with the cut: write it again
-        self.broken = False
+    fd: int  # append-only, locked while the segment lives
+    lines: int = 0
+    written: int = 0  # bytes written (what follows a failed write is cut off)
+    last: int = 0  # sequence number of its last line
+    templates: set[str] = field(default_factory=set)  # answers its lines carry (by sha)
 
 
 @dataclass
-class _Pending:
-    record: dict[str, Any]
-    segment: Segment
-    done: Any  # a concurrent Future, or an asyncio future of the loop that waits on it
+class _Write:
+    """One append: its records' futures wait until the keeper says its last line is durable."""
+    last: int
+    futures: list[Any]
+    ids: list[str]
 
 
-def _settle(pendings: list[_Pending], error: BaseException | None) -> None:
-    for p in pendings:
-        if not p.done.done():
-            p.done.set_exception(error) if error else p.done.set_result(None)
-
-
-def _settle_all(batch: list[_Pending], error: BaseException | None = None) -> None:
-    """Complete a batch's futures: one wake-up per event loop, not one per request."""
-    by_loop: dict[Any, list[_Pending]] = {}
-    for p in batch:
-        by_loop.setdefault(getattr(p.done, "get_loop", lambda: None)(), []).append(p)
-    for loop, pendings in by_loop.items():
-        if loop is None:
-            _settle(pendings, error)
+def _complete(futures: list[Any], error: BaseException | None = None) -> None:
+    """Complete futures of any event loop: directly on this thread's loop, by a call-soon on another's."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    by_loop: dict[Any, list[Any]] = {}
+    for future in futures:
+        by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, group in by_loop.items():
+        if loop is running:
+            _settle(group, error)
         elif not loop.is_closed():
-            loop.call_soon_threadsafe(_settle, pendings, error)
+            loop.call_soon_threadsafe(_settle, group, error)
 
 
-ROW_FIELDS = ("id", "kind", "ruleset_version", "ruleset_digest", "as_of", "profile", "created_at", "body_sha", "response")
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
+    """Call `call` on `loop`'s thread: now if this is it, else soon (add_reader and remove_reader are not thread-safe)."""
+    if loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        call(*args)
+    else:
+        loop.call_soon_threadsafe(call, *args)
 
 
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    import datetime as dt
+def _settle(futures: list[Any], error: BaseException | None) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error) if error else future.set_result(None)
 
-    out = {k: record.get(k) for k in ROW_FIELDS}
-    out["as_of"] = dt.date.fromisoformat(out["as_of"])
-    out["created_at"] = dt.datetime.fromisoformat(out["created_at"])
-    return out
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # a regular file takes it all, or fails (disk full) after part of it
+        view = view[os.write(fd, view):]
 
 
 class DecisionJournal:
@@ -117,321 +119,315 @@ class DecisionJournal:
         self.directory = directory
         self.max_pending = max_pending
         self.batch = batch
-        directory.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # separate wake-ups: a request wakes the syncer only when it starts a batch; the syncer wakes the
-        # flusher only when there was nothing to flush (waking both on every record cost ~10% throughput)
-        self._sync_cv = threading.Condition(self._lock)
-        self._flush_cv = threading.Condition(self._lock)
-        self._to_sync: list[_Pending] = []  # appended, not yet fsync'ed
-        self._to_flush: list[_Pending] = []  # durable, not yet in the database
-        self._by_id: dict[str, str] = {}  # assessment id -> answer sha (readable before the database has it)
-        self._templates: dict[str, list] = {}  # sha -> [template, records pending that use it]
+        self._lock = threading.RLock()  # the keeper's answers are read by the loop, or by a waiting caller
+        self._outbox: list[tuple[dict[str, Any], str, Any]] = []  # this turn of the loop's records
+        self._scheduled = False
+        self._seq = 0  # sequence number of the last line written
         self._segment: Segment | None = None
+        self._segments: dict[int, Segment] = {}  # not yet retired by the keeper, by first line
+        self._waiting: deque[_Write] = deque()  # written, not yet durable
+        self._order: deque[tuple[int, str]] = deque()  # (line, assessment id) written, not yet in the database
+        self._by_id: dict[str, str] = {}  # assessment id -> answer template, until it is in the database
+        self._keeper: subprocess.Popen | None = None
+        self._started_at = 0.0
+        self._outgoing = bytearray()
+        self._incoming = b""
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that reads the keeper's answers
+        self._ready = False
         self._stopping = False
-        self._stored_bodies: set[str] = set()
         self.write_errors = 0
         self.dead_letters = 0
         self.flush_errors = 0
         self.last_flush_error: str | None = None
-        self._syncer = threading.Thread(target=self._sync_loop, name="journal-sync", daemon=True)
-        self._flusher = threading.Thread(target=self._flush_loop, name="journal-flush", daemon=True)
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        self._replay_orphans()
-        self._syncer.start()
-        self._flusher.start()
+        """Start the keeper and wait until it has replayed what earlier processes left."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._start_keeper()
+        deadline = time.monotonic() + KEEPER_START_SECONDS
+        while not self._ready and self._keeper is not None and time.monotonic() < deadline:
+            self._wait_for_keeper(0.1)
+        if not self._ready:
+            log.error("the decision log keeper is not ready; recording assessments answers 503 until it is")
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop taking records, fsync what was taken, and put as much as possible into the database."""
+        """Stop taking records, write what was taken, and let the keeper put as much as it can into the database."""
         with self._lock:
             self._stopping = True
-            self._sync_cv.notify_all()
-            self._flush_cv.notify_all()
-        self._syncer.join(timeout)
-        self._flusher.join(timeout)
+            if self._outbox:
+                self._write_outbox()
+            if self._segment is not None:
+                self._send(f"close {self._segment.first}")
+                self._segment = None
+            keeper = self._keeper
+        if keeper is not None:
+            os.set_blocking(keeper.stdin.fileno(), True)
+            try:
+                keeper.stdin.write(bytes(self._outgoing))
+                keeper.stdin.close()  # end of input: the keeper copies what is left and exits
+            except (BrokenPipeError, OSError):
+                pass
+            self._outgoing.clear()
+            deadline = time.monotonic() + timeout
+            while self._keeper is keeper and time.monotonic() < deadline:
+                self._wait_for_keeper(0.1)
+            if keeper.poll() is None:
+                log.error("the decision log keeper did not finish in %.0f s; stopping it", timeout)
+                keeper.kill()
+            keeper.wait()
+            self._forget_keeper(keeper)
         with self._lock:
-            if not self._to_flush and self._segment is not None:
-                self._retire(self._segment)
-            elif self._segment is not None:
-                log.warning("%d decision records stay in %s for the next start", len(self._to_flush), self._segment.path)
-                self._unlock(self._segment)
+            left = len(self._by_id)
+            for segment in self._segments.values():
+                os.close(segment.fd)  # its lock goes: the next keeper to start replays what is left
+            self._segments.clear()
+            _complete([f for w in self._waiting for f in w.futures],
+                      Unavailable("the service is shutting down; the assessment was not recorded"))
+            self._waiting.clear()
+        if left:
+            log.warning("%d decision records stay in %s for the next start", left, self.directory)
 
     # --- the request path ----------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        with self._lock:
-            return len(self._to_sync) + len(self._to_flush)
+        """Records taken and not yet in the database."""
+        return len(self._by_id)
 
     def submit(self, record: dict[str, Any], template: str, loop: Any = None) -> Any:
-        """Queue a record (its answer: `template`, named by record["body_sha"]); the future completes once it
-        is durable on disk. With `loop`, an asyncio future of that loop (the event loop is woken once per
-        fsync, not once per record); without, a concurrent Future. Raises Unavailable when the buffer is full."""
-        record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
-        sha = record["body_sha"]
+        """Queue a record (its answer: `template`, named by record["body_sha"]) from the event loop `loop` (the
+        running one by default); the returned future of that loop completes once the record is durable, or
+        fails with Unavailable. Raises Unavailable when the decision log cannot take it."""
+        loop = loop or asyncio.get_running_loop()
         with self._lock:
             if self._stopping:
                 raise Unavailable("the service is shutting down; the assessment was not recorded")
-            if len(self._to_sync) + len(self._to_flush) >= self.max_pending:
+            if self._keeper is None and not self._restart_keeper():
+                raise Unavailable("the decision log is not running; the assessment was not recorded",
+                                  headers={"Retry-After": "5"})
+            if len(self._by_id) >= self.max_pending:
                 raise Unavailable(f"the decision log cannot reach the database and holds {self.max_pending} "
                                   "unrecorded assessments; retry later", headers={"Retry-After": "5"})
-            segment = self._current_segment()
-            if segment.broken:  # a torn line waits to be cut off: write nothing after it
-                raise Unavailable("the decision log cannot write to disk; the assessment was not recorded",
-                                  headers={"Retry-After": "5"})
-            line = dict(record)
-            if sha not in segment.templates:  # each segment carries every template its records need
-                line["template"] = template
-            try:
-                segment.handle.write(orjson.dumps(line).decode("utf-8") + "\n")
-            except OSError as exc:  # disk full: this record is not taken; the syncer cuts the file back
-                segment.broken = True
-                self.write_errors += 1
-                self._sync_cv.notify()
-                raise Unavailable(f"the decision log cannot write to disk ({exc.strerror}); the assessment "
-                                  "was not recorded", headers={"Retry-After": "5"}) from None
-            segment.templates.add(sha)
-            segment.written += 1
-            pending = _Pending(record, segment, loop.create_future() if loop is not None else Future())
-            self._to_sync.append(pending)
-            self._by_id[record["id"]] = sha
-            entry = self._templates.setdefault(sha, [template, 0])
-            entry[1] += 1
-            if len(self._to_sync) == 1:
-                self._sync_cv.notify()
-        return pending.done
-
-    def wait_flushed(self, timeout: float = 10.0) -> bool:
-        """Until every record taken so far is in the database (for tests and orderly shutdowns)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.pending == 0:
-                return True
-            time.sleep(0.01)
-        return self.pending == 0
+            if loop is not self._loop:
+                self._listen(loop)
+            record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
+            future = loop.create_future()
+            self._outbox.append((record, template, future))
+            self._by_id[record["id"]] = template
+            if not self._scheduled:
+                self._scheduled = True
+                loop.call_soon(self._write_outbox)  # after the other requests of this turn: one write for all
+        return future
 
     def read(self, assessment_id: str) -> str | None:
         """The answer of an assessment not yet in the database, or None."""
+        template = self._by_id.get(assessment_id)
+        return render(template, assessment_id) if template is not None else None
+
+    def wait_flushed(self, timeout: float = 10.0) -> bool:
+        """Until every record taken so far is in the database (for tests and orderly shutdowns). It reads the
+        keeper's answers itself, so it may be called on the event loop's thread."""
+        deadline = time.monotonic() + timeout
+        while self.pending and time.monotonic() < deadline:
+            self._wait_for_keeper(0.02)
+        return self.pending == 0
+
+    # --- writing -------------------------------------------------------------------------------
+    def _write_outbox(self) -> None:
+        """Append the records taken since the last call, in one write; ask the keeper to make them durable."""
         with self._lock:
-            sha = self._by_id.get(assessment_id)
-            return render(self._templates[sha][0], assessment_id) if sha is not None else None
-
-    def _forget(self, record: dict[str, Any]) -> None:
-        """Under the lock: a record is in the database (or will never be): drop what served it from memory."""
-        self._by_id.pop(record["id"], None)
-        entry = self._templates.get(record["body_sha"])
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del self._templates[record["body_sha"]]
-
-    # --- threads -------------------------------------------------------------------------------
-    def _current_segment(self) -> Segment:
-        if self._segment is None or self._segment.written >= SEGMENT_RECORDS:
-            if self._segment is not None:
-                self._segment.closed = True
-            path = self.directory / f"decisions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
-            # a large buffer: writes reach the file when the syncer flushes, not from the event loop (a write
-            # system call there gives the GIL away, and the decision log's threads may keep it for a while)
-            handle = open(path, "a", encoding="utf-8", buffering=JOURNAL_BUFFER)
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._segment = Segment(path, handle)
-        return self._segment
-
-    def _needs_repair(self) -> bool:
-        return self._segment is not None and self._segment.broken
-
-    def _sync_loop(self) -> None:
-        while True:
-            with self._lock:
-                while not self._to_sync and not self._stopping and not self._needs_repair():
-                    self._sync_cv.wait()
-                if not self._to_sync and self._stopping and not self._needs_repair():
-                    self._flush_cv.notify_all()
-                    return
-                batch, self._to_sync = self._to_sync, []
-                segments = {id(p.segment): p.segment for p in batch}
-                ends: dict[int, int] = {}
-                failed: OSError | None = None
-                if self._needs_repair():  # a write tore a line: fail what was written with it, cut it off
-                    segments[id(self._segment)] = self._segment
-                    failed = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                for key, segment in segments.items():
-                    try:
-                        segment.handle.flush()
-                        ends[key] = segment.handle.tell()  # submits wait on the lock: this is what fsync covers
-                    except OSError as exc:
-                        segment.broken, failed = True, failed or exc
-            self._durable(batch, segments, ends, failed)
-
-    def _durable(self, batch: list[_Pending], segments: dict[int, Segment], ends: dict[int, int],
-                 failed: OSError | None) -> None:
-        """fsync, then hand the batch to the flusher and complete its futures; on a disk error fail the
-        batch, and cut each file back to what was acknowledged before, so nothing unacknowledged stays."""
-        try:
-            if failed is not None:
-                raise failed
-            for segment in segments.values():
-                os.fsync(segment.handle.fileno())
-        except OSError as exc:  # disk full or gone: the records are not durable, say so
-            with self._lock:
-                for p in batch:
-                    self._forget(p.record)
-                    p.segment.written -= 1
-                for segment in segments.values():
-                    try:
-                        segment.repair()
-                    except OSError:
-                        log.exception("cannot repair journal segment %s", segment.path)
+            self._scheduled = False
+            batch, self._outbox = self._outbox, []
+            if not batch:
+                return
+            segment = None
+            try:
+                segment = self._current_segment()
+                known = set(segment.templates)
+                lines = []
+                for record, template, _ in batch:
+                    sha = record["body_sha"]
+                    if sha in segment.templates:
+                        lines.append(orjson.dumps(record))
+                    else:  # each segment carries every template its records need
+                        lines.append(orjson.dumps({**record, "template": template}))
+                        segment.templates.add(sha)
+                lines.append(b"")
+                data = b"\n".join(lines)
+                _write_all(segment.fd, data)
+            except OSError as exc:  # disk full or gone: these records are not taken; nothing torn stays
+                if segment is not None:
+                    self._cut(segment)
+                    segment.templates = known
                 self.write_errors += 1
-            _settle_all(batch, Unavailable(f"the decision log could not write to disk ({exc.strerror}); the "
-                                           "assessment was not recorded", headers={"Retry-After": "5"}))
+                for record, _, _ in batch:
+                    self._by_id.pop(record["id"], None)
+                _complete([f for _, _, f in batch], Unavailable(
+                    f"the decision log cannot write to disk ({exc.strerror}); the assessment was not recorded",
+                    headers={"Retry-After": "5"}))
+                return
+            first = self._seq + 1
+            self._seq += len(batch)
+            segment.lines += len(batch)
+            segment.written += len(data)
+            segment.last = self._seq
+            ids = [r["id"] for r, _, _ in batch]
+            self._waiting.append(_Write(self._seq, [f for _, _, f in batch], ids))
+            self._order.extend(zip(range(first, self._seq + 1), ids))
+            self._send(f"sync {segment.first} {segment.written} {self._seq}")
+
+    def _current_segment(self) -> Segment:
+        segment = self._segment
+        if segment is None or segment.lines >= SEGMENT_RECORDS:
+            if segment is not None:
+                self._send(f"close {segment.first}")
+            path = self.directory / f"decisions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            segment = self._segment = Segment(self._seq + 1, path, fd)
+            self._segments[segment.first] = segment
+            self._send(f"segment {segment.first} {path}")
+        return segment
+
+    def _cut(self, segment: Segment) -> None:
+        """Cut a segment back to what was written before a failed write (a torn line must not run into the next)."""
+        try:
+            os.ftruncate(segment.fd, segment.written)
+        except OSError:
+            log.exception("cannot cut journal segment %s back", segment.path)
+
+    # --- the keeper ----------------------------------------------------------------------------
+    def _start_keeper(self) -> None:
+        env = {**os.environ, DATABASE_URL_VARIABLE: self.db.url}
+        keeper = subprocess.Popen([sys.executable, "-m", "service.store.journal_keeper", str(self.directory),
+                                   str(self.batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        os.set_blocking(keeper.stdin.fileno(), False)
+        os.set_blocking(keeper.stdout.fileno(), False)
+        self._keeper, self._started_at, self._ready = keeper, time.monotonic(), False
+        self._incoming = b""
+        self._outgoing.clear()
+        if self._loop is not None:
+            self._listen(self._loop)
+
+    def _restart_keeper(self) -> bool:
+        """Under the lock: a new keeper, handed every segment not yet retired, to make durable what was written
+        and copy it (inserts skip what the last keeper copied already)."""
+        if time.monotonic() - self._started_at < KEEPER_RESTART_PAUSE:
+            return False
+        try:
+            self._start_keeper()
+        except OSError:
+            log.exception("cannot start the decision log keeper")
+            return False
+        for segment in self._segments.values():
+            self._send(f"segment {segment.first} {segment.path}")
+            if segment.lines:
+                self._send(f"sync {segment.first} {segment.written} {segment.last}")
+            if segment is not self._segment:
+                self._send(f"close {segment.first}")
+        return True
+
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the keeper's answers on `loop` (the loop changes only in tests, one loop per test)."""
+        old, self._loop = self._loop, loop
+        if self._keeper is None:
             return
-        with self._lock:
-            for key, segment in segments.items():
-                segment.synced = max(segment.synced, ends.get(key, segment.synced))
-            self._to_flush.extend(batch)
-            if self._stopping:
-                self._flush_cv.notify()
-        _settle_all(batch)
+        fd = self._keeper.stdout.fileno()
+        if old is not None and old is not loop:
+            _on_loop(old, old.remove_reader, fd)
+        _on_loop(loop, loop.add_reader, fd, self._receive)
 
-    def _flush_loop(self) -> None:
-        backoff = 0.05
-        while True:
-            with self._lock:
-                # the flusher is not woken per record: it looks every FLUSH_INTERVAL, taking what has gathered
-                # (each wake-up of a thread costs the event loop the GIL; batches also make cheaper transactions)
-                self._flush_cv.wait(FLUSH_INTERVAL)
-                while not self._to_flush and not (self._stopping and not self._to_sync and not self._syncer.is_alive()):
-                    self._flush_cv.wait(FLUSH_INTERVAL)
-                    if self._stopping and not self._to_sync and not self._to_flush:
-                        return
-                if not self._to_flush:
-                    return
-                batch = self._to_flush[: self.batch]
-                templates = {p.record["body_sha"]: self._templates[p.record["body_sha"]][0] for p in batch}
-            try:
-                self._insert([p.record for p in batch], templates)
-            except (DataError, IntegrityError) as exc:
-                # the database answers but refuses something in this batch: find it, set it aside, go on
-                self._insert_one_by_one(batch, templates, exc)
-            except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep the records, retry
-                self.flush_errors += 1
-                self.last_flush_error = f"{type(exc).__name__}: {str(exc)[:200]}"
-                if self._stopping and backoff >= 1.0:
-                    log.error("giving up flushing at shutdown: %s", self.last_flush_error)
-                    return
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
-                continue
-            backoff = 0.05
-            self.last_flush_error = None
-            with self._lock:
-                del self._to_flush[: len(batch)]
-                for p in batch:
-                    self._forget(p.record)
-                    p.segment.flushed += 1
-                for segment in {id(p.segment): p.segment for p in batch}.values():
-                    if segment.closed and segment.flushed >= segment.written:
-                        self._retire(segment)
+    def _send(self, message: str) -> None:
+        self._outgoing += message.encode() + b"\n"
+        self._pump()
 
-    def _insert_one_by_one(self, batch: list[_Pending], templates: dict[str, str], cause: Exception) -> None:
-        """Insert a refused batch record by record; a record the database refuses goes to a dead-letter file
-        beside the journal (kept, logged, counted) instead of blocking every record behind it."""
-        for p in batch:
-            try:
-                self._insert([p.record], templates, replay=True)
-            except (DataError, IntegrityError) as exc:
-                path = self.directory / f"dead-letter-{os.getpid()}.jsonl"
-                with open(path, "a", encoding="utf-8") as out:
-                    out.write(orjson.dumps({**p.record, "template": templates.get(p.record["body_sha"]),
-                                            "error": str(exc)[:500]}).decode("utf-8") + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                self.dead_letters += 1
-                log.error("the database refused decision record %s (%s); kept in %s", p.record["id"],
-                          type(exc).__name__, path.name)
-        log.warning("a batch was refused (%s); inserted record by record", type(cause).__name__)
-
-    # --- the database --------------------------------------------------------------------------
-    def _insert(self, records: list[dict[str, Any]], templates: dict[str, str], replay: bool = False) -> None:
-        """Insert the answer bodies the database lacks, then the records, in one transaction.
-
-        Live records have fresh ids; a replay after a crash may repeat records already inserted, so it
-        skips those. Bodies known to be stored (this process stored or saw them) are not looked up again."""
-        rows = [_row(r) for r in records]
-        table = AssessmentRecord.__table__
-        bodies = AssessmentBody.__table__
-        with self.db.engine.begin() as conn:
-            shas = {r["body_sha"] for r in rows if r["body_sha"]} - self._stored_bodies
-            if shas:
-                stored = set(conn.execute(select(bodies.c.sha).where(bodies.c.sha.in_(shas))).scalars())
-                missing = [{"sha": sha, "template": templates[sha]} for sha in shas - stored]
-                if missing:
-                    conn.execute(insert(bodies), missing)
-            if replay:
-                ids = [r["id"] for r in rows]
-                existing = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
-                rows = [r for r in rows if r["id"] not in existing]
-            if rows:
-                conn.execute(insert(table), rows)
-        self._stored_bodies.update(shas)
-        if len(self._stored_bodies) > 100_000:  # a cache, not a record: start again rather than grow
-            self._stored_bodies.clear()
-
-    # --- segments ------------------------------------------------------------------------------
-    def _retire(self, segment: Segment) -> None:
+    def _pump(self) -> None:
+        keeper = self._keeper
+        if keeper is None or not self._outgoing:
+            return
         try:
-            segment.handle.close()
-            segment.path.unlink(missing_ok=True)
-        except OSError:  # pragma: no cover
-            log.exception("could not remove journal segment %s", segment.path)
-        if self._segment is segment:
-            self._segment = None
-
-    def _unlock(self, segment: Segment) -> None:
-        try:
-            segment.handle.flush()
-            os.fsync(segment.handle.fileno())
-            segment.handle.close()
-        except OSError:  # pragma: no cover
+            sent = os.write(keeper.stdin.fileno(), self._outgoing)
+            del self._outgoing[:sent]
+        except BlockingIOError:
             pass
+        except OSError:  # the keeper is gone: its end of output says so
+            return
+        if self._outgoing and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_later(0.005, self._pump)  # its pipe is full: try again shortly
 
-    def _replay_orphans(self) -> None:
-        """Segments left by processes that stopped before flushing: claim each, insert its records, remove it."""
-        for path in sorted(self.directory.glob("decisions-*.jsonl")):
+    def _wait_for_keeper(self, seconds: float) -> None:
+        keeper = self._keeper
+        if keeper is None:
+            time.sleep(seconds)
+            return
+        select.select([keeper.stdout.fileno()], [], [], seconds)
+        self._receive()
+
+    def _receive(self) -> None:
+        """The keeper's answers: durable lines complete their futures, copied ones leave memory."""
+        with self._lock:
+            keeper = self._keeper
+            if keeper is None:
+                return
             try:
-                handle = open(path, "r+", encoding="utf-8")
-            except FileNotFoundError:
-                continue
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                data = os.read(keeper.stdout.fileno(), 1 << 16)
             except BlockingIOError:
-                handle.close()  # a live process owns it
-                continue
-            records = []
-            templates: dict[str, str] = {}
-            for line in handle:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    log.warning("skipping a torn last line in %s", path)  # a crash mid-write: never acknowledged
-                    continue
-                template = record.pop("template", None)
-                if template is not None:
-                    templates[record["body_sha"]] = template
-                records.append(record)
-            try:
-                for i in range(0, len(records), self.batch):
-                    self._insert(records[i:i + self.batch], templates, replay=True)
-            except Exception as exc:  # noqa: BLE001 - keep it for the next start
-                log.warning("cannot replay %s yet (%s); keeping it", path, type(exc).__name__)
-                handle.close()
-                continue
-            log.info("replayed %d decision records from %s", len(records), path.name)
-            path.unlink(missing_ok=True)
-            handle.close()
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._keeper_gone(keeper)
+                return
+            *lines, self._incoming = (self._incoming + data).split(b"\n")
+            durable: list[Any] = []
+            for line in lines:
+                kind, _, rest = line.decode().partition(" ")
+                if kind == "durable":
+                    last = int(rest)
+                    while self._waiting and self._waiting[0].last <= last:
+                        durable.extend(self._waiting.popleft().futures)
+                elif kind == "flushed":
+                    last = int(rest)
+                    while self._order and self._order[0][0] <= last:
+                        self._by_id.pop(self._order.popleft()[1], None)
+                elif kind == "retired":
+                    segment = self._segments.pop(int(rest), None)
+                    if segment is not None:
+                        os.close(segment.fd)
+                        if segment is self._segment:
+                            self._segment = None
+                elif kind == "stats":
+                    stats = orjson.loads(rest)
+                    self.flush_errors, self.dead_letters = stats["flush_errors"], stats["dead_letters"]
+                    self.last_flush_error = stats["last_flush_error"]
+                elif kind == "ready":
+                    self._ready = True
+            self._pump()
+        _complete(durable)
+
+    def _keeper_gone(self, keeper: subprocess.Popen) -> None:
+        """Under the lock: the keeper ended. While stopping that is the end. Otherwise a new keeper takes the
+        segments over and makes durable what waits; unless this one died as soon as it started (it would
+        again): then what waits is refused, and the next record tries a new keeper after a pause."""
+        self._forget_keeper(keeper)
+        if self._stopping:
+            return
+        log.error("the decision log keeper stopped (exit %s)", keeper.wait())
+        if self._restart_keeper():
+            return
+        failed = list(self._waiting)
+        self._waiting.clear()
+        for write in failed:
+            for assessment_id in write.ids:
+                self._by_id.pop(assessment_id, None)
+        _complete([f for w in failed for f in w.futures], Unavailable(
+            "the decision log's keeper stopped before the assessment was durable; it was not recorded",
+            headers={"Retry-After": "5"}))
+
+    def _forget_keeper(self, keeper: subprocess.Popen) -> None:
+        if self._keeper is not keeper:
+            return
+        if self._loop is not None:
+            _on_loop(self._loop, self._loop.remove_reader, keeper.stdout.fileno())
+        self._keeper = None
+        self._ready = False

@@ -5,6 +5,8 @@ without time zone by the session's time zone, and refuses a string longer than i
 """
 from __future__ import annotations
 
+import asyncio
+
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -86,9 +88,13 @@ def test_times_are_utc_whatever_the_session_time_zone(database_url):
         audit.log(db, actor="tz-test", action="upload", outcome="ok")
         journal = DecisionJournal(db, Path(tempfile.mkdtemp(prefix="journal-")))
         journal.start()
-        journal.submit({"id": "01TZTEST0000000000000000AA", "kind": "assessment", "ruleset_version": "v",
-                        "ruleset_digest": "d", "as_of": "2020-10-01", "profile": "{}", "body_sha": "0" * 64},
-                       '{"assessment_id":""}').result(timeout=10)
+
+        async def record() -> None:
+            await journal.submit({"id": "01TZTEST0000000000000000AA", "kind": "assessment", "ruleset_version": "v",
+                                  "ruleset_digest": "d", "as_of": "2020-10-01", "profile": "{}",
+                                  "body_sha": "0" * 64}, '{"assessment_id":""}')
+
+        asyncio.run(record())
         assert journal.wait_flushed()
         journal.stop()
         row, _ = store.store(db, files={"a.yaml": "[]"}, digest="sha256:tz-test", rule_count=0, report={},

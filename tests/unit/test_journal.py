@@ -1,15 +1,20 @@
-"""The decision log's write path: durable before the answer, batched into the database, nothing lost."""
+"""The decision log's write path: durable before acknowledged, copied into the database by the keeper
+process, nothing lost (a real keeper process in every test; the database's failures are real ones too)."""
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
 from service.errors import Unavailable
+from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
 from service.store.tables import AssessmentBody, AssessmentRecord
@@ -46,166 +51,220 @@ def db(tmp_path):
     database.dispose()
 
 
+@pytest.fixture
+def absent_db(tmp_path):
+    """A database that cannot be reached until `arrive()`: its folder does not exist yet."""
+    folder = tmp_path / "later"
+    database = Database(f"sqlite:///{folder}/j.db")
+
+    def arrive():
+        folder.mkdir()
+        database.migrate()
+
+    database.arrive = arrive
+    yield database
+    database.dispose()
+
+
 def rows(db: Database) -> int:
     with db.session() as session:
         return session.exec(select(func.count()).select_from(AssessmentRecord)).one()
 
 
-def test_records_are_durable_before_acknowledged_and_reach_the_database(db, tmp_path):
+def segments(folder: Path) -> list[Path]:
+    return sorted(folder.glob("decisions-*.jsonl"))
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_records_are_durable_before_acknowledged_and_reach_the_database(db, tmp_path):
     journal = DecisionJournal(db, tmp_path / "journal")
     journal.start()
     futures = [submit(journal, i) for i in range(300)]
-    for f in futures:
-        f.result(timeout=5)
+    await asyncio.wait_for(asyncio.gather(*futures), 10)
     # acknowledged means on disk: every record is in a journal file or already in the database
-    on_disk = sum(len(p.read_text().splitlines()) for p in (tmp_path / "journal").glob("*.jsonl"))
+    on_disk = sum(len(p.read_text().splitlines()) for p in segments(tmp_path / "journal"))
     assert on_disk + rows(db) >= 300
     assert journal.wait_flushed()
     assert rows(db) == 300
     assert journal.read(record(5)["id"]) is None  # served by the database from now on
-    from service.store import decisions
-
     assert decisions.body(db, decisions.read(db, record(5)["id"])) == body(5)
     with db.session() as session:  # three distinct answers are stored once each
         assert session.exec(select(func.count()).select_from(AssessmentBody)).one() == 3
     journal.stop()
-    assert list((tmp_path / "journal").glob("*.jsonl")) == []
+    assert segments(tmp_path / "journal") == []
 
 
-def test_pending_records_are_readable_before_they_reach_the_database(db, tmp_path):
+async def test_records_of_one_turn_of_the_loop_are_written_together(db, tmp_path):
     journal = DecisionJournal(db, tmp_path / "journal")
-    db.engine.dispose()
-    blocked = threading.Event()
-    original = journal._insert
-
-    def slow_insert(records, templates, replay=False):
-        blocked.wait(5)
-        return original(records, templates, replay)
-
-    journal._insert = slow_insert
     journal.start()
-    submit(journal, 1).result(timeout=5)
-    assert journal.read(record(1)["id"]) == body(1)
-    blocked.set()
-    assert journal.wait_flushed()
+    writes = []
+    real = os.write
+
+    def counting(fd, data):
+        if fd not in (journal._keeper.stdin.fileno(),):
+            writes.append(len(data))
+        return real(fd, data)
+
+    os.write = counting
+    try:
+        await asyncio.gather(*[submit(journal, i) for i in range(50)])
+    finally:
+        os.write = real
+    assert len(writes) == 1  # fifty records, one write system call
     journal.stop()
 
 
-def test_database_down_buffers_then_refuses_then_recovers(db, tmp_path):
-    journal = DecisionJournal(db, tmp_path / "journal", max_pending=50)
-    down = threading.Event()
-    down.set()
-    original = journal._insert
-
-    def flaky_insert(records, templates, replay=False):
-        if down.is_set():
-            raise ConnectionError("database unreachable")
-        return original(records, templates, replay)
-
-    journal._insert = flaky_insert
+async def test_pending_records_are_readable_before_they_reach_the_database(absent_db, tmp_path):
+    journal = DecisionJournal(absent_db, tmp_path / "journal")
     journal.start()
-    for i in range(50):
-        submit(journal, i).result(timeout=5)
+    await submit(journal, 1)
+    assert journal.read(record(1)["id"]) == body(1)
+    absent_db.arrive()
+    assert journal.wait_flushed(15)
+    assert journal.read(record(1)["id"]) is None and rows(absent_db) == 1
+    journal.stop()
+
+
+async def test_database_down_buffers_then_refuses_then_recovers(absent_db, tmp_path):
+    journal = DecisionJournal(absent_db, tmp_path / "journal", max_pending=50)
+    journal.start()
+    await asyncio.gather(*[submit(journal, i) for i in range(50)])
     with pytest.raises(Unavailable):
         submit(journal, 99)
-    deadline = time.monotonic() + 5
-    while journal.last_flush_error is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert rows(db) == 0 and journal.pending == 50 and journal.last_flush_error
-    down.clear()
+    await until(lambda: journal._receive() or journal.last_flush_error is not None)
+    assert journal.pending == 50 and "OperationalError" in journal.last_flush_error
+    absent_db.arrive()
     assert journal.wait_flushed(15)
-    assert rows(db) == 50
-    submit(journal, 100).result(timeout=5)
+    assert rows(absent_db) == 50
+    await submit(journal, 100)
     journal.stop()
-    assert rows(db) == 51
+    assert rows(absent_db) == 51 and journal.last_flush_error is None
 
 
-def test_a_crash_leaves_the_journal_for_the_next_start(db, tmp_path):
-    first = DecisionJournal(db, tmp_path / "journal")
-    first._insert = lambda records, templates, replay=False: (_ for _ in ()).throw(ConnectionError("down"))  # never reaches the db
+async def test_what_cannot_reach_the_database_by_shutdown_is_replayed_by_the_next_start(absent_db, tmp_path):
+    first = DecisionJournal(absent_db, tmp_path / "journal")
     first.start()
-    for i in range(20):
-        submit(first, i).result(timeout=5)
-    # the process dies: its file lock goes with it (simulated by closing the file without flushing to the db)
-    first._stopping = True
-    with first._lock:
-        first._sync_cv.notify_all()
-        first._flush_cv.notify_all()
-    first._segment.handle.close()
-    assert rows(db) == 0
-    second = DecisionJournal(db, tmp_path / "journal")
-    second.start()
-    assert rows(db) == 20
+    await asyncio.gather(*[submit(first, i) for i in range(20)])
+    first.stop(timeout=10)  # the database never answered: the records stay in the journal
+    assert len(segments(tmp_path / "journal")) == 1
+    absent_db.arrive()
+    second = DecisionJournal(absent_db, tmp_path / "journal")
+    second.start()  # replays what the first left before it is ready
+    assert rows(absent_db) == 20
     second.stop()
-    assert list((tmp_path / "journal").glob("*.jsonl")) == []
+    assert segments(tmp_path / "journal") == []
+
+
+async def test_a_killed_server_leaves_its_journal_to_the_next_start(absent_db, tmp_path):
+    first = DecisionJournal(absent_db, tmp_path / "journal")
+    first.start()
+    await asyncio.gather(*[submit(first, i) for i in range(20)])
+    os.kill(first._keeper.pid, signal.SIGKILL)  # the server process dies: its keeper and its locks with it
+    first._keeper.wait()
+    for segment in first._segments.values():
+        os.close(segment.fd)
+    absent_db.arrive()
+    second = DecisionJournal(absent_db, tmp_path / "journal")
+    second.start()
+    assert rows(absent_db) == 20
+    second.stop()
+    assert segments(tmp_path / "journal") == []
+
+
+async def test_a_keeper_that_dies_is_replaced_and_nothing_is_lost(db, tmp_path, monkeypatch):
+    from service.store import journal as module
+
+    monkeypatch.setattr(module, "KEEPER_RESTART_PAUSE", 0.0)
+    journal = DecisionJournal(db, tmp_path / "journal")
+    journal.start()
+    await asyncio.gather(*[submit(journal, i) for i in range(10)])
+    dead = journal._keeper
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.wait()
+    await until(lambda: journal._keeper is not dead and journal._keeper is not None)
+    await asyncio.wait_for(asyncio.gather(*[submit(journal, i) for i in range(10, 30)]), 10)
+    assert journal.wait_flushed()
+    assert rows(db) == 30
+    journal.stop()
+    assert segments(tmp_path / "journal") == []
 
 
 def test_replay_skips_records_already_in_the_database(db, tmp_path):
     (tmp_path / "journal").mkdir()
     lines = [json.dumps({**record(i), "created_at": "2020-10-01T00:00:00+00:00",
                          **({"template": TEMPLATES[i % 3]} if i < 3 else {})}) for i in range(5)]
+    (tmp_path / "journal" / "decisions-1-dead.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    DecisionJournal(db, tmp_path / "journal").start()  # a server that dies after two records were copied
+    assert rows(db) == 2
     (tmp_path / "journal" / "decisions-1-dead.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:30])
     journal = DecisionJournal(db, tmp_path / "journal")
-    journal._insert([json.loads(x) for x in lines[:2]], TEMPLATES and {sha(n): TEMPLATES[n] for n in range(3)})
     journal.start()
     assert rows(db) == 5  # two were there, three replayed, and the torn last line (never acknowledged) skipped
-    from service.store import decisions
-
     assert decisions.body(db, decisions.read(db, record(4)["id"])) == body(4)
     journal.stop()
 
 
-class FullDisk:
-    """A journal file whose writes fail with ENOSPC once `fail` is set (as a full file system does)."""
+async def test_a_full_disk_fails_the_request_and_leaves_only_acknowledged_records(absent_db, tmp_path, monkeypatch):
+    from service.store import journal as module
 
-    def __init__(self, handle):
-        self._handle = handle
-        self.fail = False
-
-    def write(self, text):
-        if self.fail:
-            self._handle.write(text[: len(text) // 2])  # a torn line, as a full disk leaves
-            self._handle.flush()
-            raise OSError(28, "No space left on device")
-        return self._handle.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-
-def test_a_full_disk_fails_the_request_and_leaves_only_acknowledged_records(db, tmp_path):
-    journal = DecisionJournal(db, tmp_path / "journal")
-    journal._insert = lambda records, templates, replay=False: (_ for _ in ()).throw(ConnectionError("down"))
+    journal = DecisionJournal(absent_db, tmp_path / "journal")
     journal.start()
-    for i in range(5):
-        submit(journal, i).result(timeout=5)
-    disk = FullDisk(journal._segment.handle)
-    journal._segment.handle = disk
-    disk.fail = True
-    with pytest.raises(Unavailable):
-        submit(journal, 5)
-    deadline = time.monotonic() + 5  # the syncer cuts the torn line off and reopens the file
-    while journal._segment.broken and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not journal._segment.broken
-    submit(journal, 6).result(timeout=5)  # space is back: the next record is taken and acknowledged
-    lines = (journal._segment.path).read_text().splitlines()
-    ids = [json.loads(line)["id"] for line in lines]
+    await asyncio.gather(*[submit(journal, i) for i in range(5)])
+    real = module._write_all
+
+    def full_disk(fd, data):
+        os.write(fd, data[: len(data) // 2])  # a torn line, as a full disk leaves
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "_write_all", full_disk)
+    with pytest.raises(Unavailable, match="No space left"):  # not acknowledged
+        await submit(journal, 5)
+    assert journal.read(record(5)["id"]) is None and journal.write_errors == 1  # nor served as if recorded
+    monkeypatch.setattr(module, "_write_all", real)
+    await submit(journal, 6)  # space is back: the next record is taken and acknowledged
+    [segment] = segments(tmp_path / "journal")
+    ids = [json.loads(line)["id"] for line in segment.read_text().splitlines()]
     assert ids == [record(i)["id"] for i in (0, 1, 2, 3, 4, 6)], ids  # no torn line, nothing unacknowledged
-    assert journal.write_errors >= 1
+    absent_db.arrive()
+    assert journal.wait_flushed(15)
+    assert decisions.body(absent_db, decisions.read(absent_db, record(6)["id"])) == body(6)
+    journal.stop()
 
 
-def test_a_record_the_database_refuses_is_set_aside_and_the_rest_flows(db, tmp_path):
+async def test_a_record_the_database_refuses_is_set_aside_and_the_rest_flows(db, tmp_path):
     journal = DecisionJournal(db, tmp_path / "journal")
     journal.start()
     for i in range(10):
         rec = record(i)
         if i == 4:
             rec["profile"] = None  # NOT NULL: the database refuses it
-        journal.submit(rec, TEMPLATES[i % 3]).result(timeout=5)
+        await journal.submit(rec, TEMPLATES[i % 3])
     assert journal.wait_flushed(10)
     assert rows(db) == 9 and journal.dead_letters == 1
     dead = (tmp_path / "journal").glob("dead-letter-*.jsonl")
     kept = [json.loads(line) for path in dead for line in path.read_text().splitlines()]
     assert [k["id"] for k in kept] == [record(4)["id"]] and kept[0]["template"] == TEMPLATES[1]
     journal.stop()
+
+
+async def test_full_segments_are_replaced_and_removed_once_in_the_database(db, tmp_path, monkeypatch):
+    from service.store import journal as module
+
+    monkeypatch.setattr(module, "SEGMENT_RECORDS", 10)
+    journal = DecisionJournal(db, tmp_path / "journal")
+    journal.start()
+    for wave in range(4):  # each wave fills a segment past its size; between waves, all reaches the database
+        for i in range(12):
+            await submit(journal, wave * 12 + i)  # one at a time: one write each
+        assert journal.wait_flushed()
+        await until(lambda: len(segments(tmp_path / "journal")) <= 2)
+        # what stays is the segment being written (and one the keeper is about to remove): full ones go
+    journal.stop()
+    assert rows(db) == 48
+    assert segments(tmp_path / "journal") == []
