@@ -73,10 +73,7 @@ class _Write:
 
 def _complete(futures: list[Any], error: BaseException | None = None) -> None:
     """Complete futures of any event loop: directly on this thread's loop, by a call-soon on another's."""
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
+    running = _running_loop()
     by_loop: dict[Any, list[Any]] = {}
     for future in futures:
         by_loop.setdefault(future.get_loop(), []).append(future)
@@ -87,15 +84,18 @@ def _complete(futures: list[Any], error: BaseException | None = None) -> None:
             loop.call_soon_threadsafe(_settle, group, error)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _on_loop(loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
     """Call `call` on `loop`'s thread: now if this is it, else soon (add_reader and remove_reader are not thread-safe)."""
     if loop.is_closed():
         return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
+    if _running_loop() is loop:
         call(*args)
     else:
         loop.call_soon_threadsafe(call, *args)
@@ -121,7 +121,7 @@ class DecisionJournal:
         self.batch = batch
         self._lock = threading.RLock()  # the keeper's answers are read by the loop, or by a waiting caller
         self._outbox: list[tuple[dict[str, Any], str, Any]] = []  # this turn of the loop's records
-        self._scheduled = False
+        self._scheduled_on: Any = None  # the loop that will write the outbox at the end of its turn
         self._seq = 0  # sequence number of the last line written
         self._segment: Segment | None = None
         self._segments: dict[int, Segment] = {}  # not yet retired by the keeper, by first line
@@ -214,8 +214,8 @@ class DecisionJournal:
             future = loop.create_future()
             self._outbox.append((record, template, future))
             self._by_id[record["id"]] = template
-            if not self._scheduled:
-                self._scheduled = True
+            if self._scheduled_on is not loop:
+                self._scheduled_on = loop
                 loop.call_soon(self._write_outbox)  # after the other requests of this turn: one write for all
         return future
 
@@ -236,7 +236,7 @@ class DecisionJournal:
     def _write_outbox(self) -> None:
         """Append the records taken since the last call, in one write; ask the keeper to make them durable."""
         with self._lock:
-            self._scheduled = False
+            self._scheduled_on = None
             batch, self._outbox = self._outbox, []
             if not batch:
                 return
@@ -352,7 +352,7 @@ class DecisionJournal:
             pass
         except OSError:  # the keeper is gone: its end of output says so
             return
-        if self._outgoing and self._loop is not None and not self._loop.is_closed():
+        if self._outgoing and self._loop is not None and _running_loop() is self._loop:
             self._loop.call_later(0.005, self._pump)  # its pipe is full: try again shortly
 
     def _wait_for_keeper(self, seconds: float) -> None:
