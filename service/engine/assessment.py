@@ -23,14 +23,48 @@ class Citation(Answer):
     issued: str | None = Field(None, description="As precisely as the sources state it (YYYY, YYYY-MM or YYYY-MM-DD).")
     document_number: str | None = None
     provision: str | None = None
-    legal_status: str = Field(description="in_force, not_yet_in_force, draft, superseded, standard or informational, on as_of.")
+    legal_status: str = Field(description=(
+        "How the instrument stands on as_of: in_force, not_yet_in_force, no_longer_in_force, "
+        "in_force_date_not_established, draft, superseded, standard (recommended) or informational."))
+    legal_force: str | None = Field(None, description=(
+        "The instrument's place in the Chinese legal order (absent only from assessments recorded before it was "
+        "added): law, administrative_regulation, departmental_rule, "
+        "local_regulation, normative_document, mandatory_standard (these bind), recommended_standard, draft, "
+        "enforcement_action or policy_plan (these do not)."))
+    in_force_from: dt.date | None = Field(None, description=(
+        "The day the instrument took effect (a standard: was implemented); null for a draft or where not established."))
     final_version: str | None = Field(None, description="For a draft: the instrument id of its final version, when the sources name one.")
     source: Source
 
 
+class ConditionalFact(Answer):
+    """A fact the profile does not state on which the finding depends."""
+
+    path: str = Field(description="Where the fact goes in the profile, e.g. licences[0].assured_corresponding_permit.")
+    statement: str = Field(description="What the finding depends on, as a question a person can answer.")
+
+
+class Interpretation(Answer):
+    """Where the source is ambiguous or its translation defective: the reading the rule takes."""
+
+    reading: str
+    alternative: str
+    why: str
+
+
 class Obligation(Answer):
+    """One finding: what the law asks of this business, why it applies, and where the law says so."""
+
     rule_id: str
-    kind: str = Field(description="obligation, prohibition, violation, advisory or notice.")
+    kind: str = Field(description=(
+        "obligation, prohibition, violation (these only from an instrument that binds), advisory (drafts, "
+        "recommended standards, guidance the sources call non-binding, government programmes) or notice "
+        "(campaigns, inspections, enforcement reports, opportunities)."))
+    legal_force: str | None = Field(None, description=(
+        "The legal force of the instrument the finding rests on (its first citation; absent only from assessments "
+        "recorded before it was added): law, "
+        "administrative_regulation, departmental_rule, local_regulation, normative_document, mandatory_standard, "
+        "recommended_standard, draft, enforcement_action or policy_plan."))
     title: str
     summary: str
     severity: str
@@ -42,6 +76,13 @@ class Obligation(Answer):
     citations: list[Citation] = Field(min_length=1)
     because: list[str] = Field(description="The facts and derived facts that made the rule fire.")
     explanation: str | None = Field(None, description="The reason in one or two plain sentences.")
+    conditional_on: list[ConditionalFact] = Field(default_factory=list, description=(
+        "Facts the profile does not state on which this finding depends: stating them may change or remove it "
+        "(POST /v1/assessments/questions asks for them)."))
+    interpretation: Interpretation | None = Field(None, description=(
+        "The reading of an ambiguous or defective source text this finding relies on, the alternative, and why."))
+    caveats: list[str] = Field(default_factory=list, description=(
+        "What a reader must know to weigh the finding, e.g. that the date its instrument took effect is not established."))
 
 
 class DerivedFact(Answer):

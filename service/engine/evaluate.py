@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
-from service.profile import regions
+from service.profile import labels, regions
 from service.profile.model import Profile
-from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
+from service.rulebase.catalogue import Instrument
+from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER, Rule
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
-from .assessment import Assessment, Citation, Deadline, DerivedFact, Obligation, RulesetRef, Source, Upcoming, Warning
+from .assessment import (Assessment, Citation, ConditionalFact, Deadline, DerivedFact, Interpretation, Obligation,
+                         RulesetRef, Source, Upcoming, Warning)
 from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
 from .explain import Explainer, lookup
 from .sentences import Sentences
@@ -194,9 +196,12 @@ class CompiledRuleSet:
         overdue = bool(rule.deadline and as_of > rule.deadline)
         if overdue and rule.overdue:
             kind = rule.overdue.value
+        instrument = spec.instrument(self.ruleset.catalogue)
+        assert instrument is not None  # a rule that reports cites at least one instrument of the catalogue
         return Obligation.model_construct(
             rule_id=rule.id,
             kind=kind,
+            legal_force=instrument.legal_force.value,
             title=rule.title,
             summary=rule.summary,
             severity=rule.severity.value,
@@ -208,6 +213,9 @@ class CompiledRuleSet:
             citations=self.citations(spec, as_of),
             because=because,
             explanation=self.sentences.explanation(spec, ordered, as_of, because),
+            conditional_on=conditional_on(ordered),
+            interpretation=Interpretation.model_construct(**rule.interpretation.model_dump()) if rule.interpretation else None,
+            caveats=caveats(instrument, rule),
         )
 
     def citations(self, spec: RuleSpec, as_of: dt.date) -> list[Citation]:
@@ -232,6 +240,37 @@ class CompiledRuleSet:
             document_number=inst.document_number,
             provision=c.provision,
             legal_status=legal_status,
+            legal_force=inst.legal_force.value,
+            in_force_from=inst.in_force_from,
             final_version=inst.final_version,
             source=Source(document=c.document, quote=c.quote),
         )
+
+
+def conditional_on(matches: list[tuple[CompiledRule, dict[str, Any]]]) -> list[ConditionalFact]:
+    """The unstated facts a finding depends on: every field a matched condition required the profile not to state
+    (`given: false`), at its place in the profile."""
+    out: dict[str, ConditionalFact] = {}
+    for compiled, match in matches:
+        for ref in compiled.refs:
+            if ref.pattern.negated:
+                continue
+            fact = match.get(ref.alias)
+            if fact is None:
+                continue
+            for test in ref.pattern.tests:
+                if test.op == "given" and test.value is False:
+                    path = labels.profile_path(ref.pattern.fact, fact.get("index"), test.field)
+                    if path is not None and path not in out:
+                        out[path] = ConditionalFact.model_construct(
+                            path=path, statement=labels.unstated(ref.pattern.fact, test.field, path))
+    return [out[p] for p in sorted(out)]
+
+
+def caveats(instrument: Instrument, rule: Rule) -> list[str]:
+    """What a reader must know to weigh the finding."""
+    out = []
+    if instrument.legal_force.is_binding and instrument.in_force_from is None:
+        start = f"; the rule is applied from {labels.day(rule.applies_from)}" if rule.applies_from else ""
+        out.append(f"Date of entry into force not established: {instrument.in_force_source}{start}.")
+    return out

@@ -16,9 +16,10 @@ from service.engine.assessment import Assessment, Obligation
 
 COLUMNS = [
     "assessment_id", "ruleset_version", "ruleset_digest", "as_of", "section", "starts", "rule_id", "kind", "severity",
-    "title", "summary", "explanation", "because", "deadline", "overdue", "jurisdiction", "applies_from",
-    "applies_until", "citation", "instrument_id", "instrument_title", "issuer", "issued", "document_number",
-    "provision", "legal_status", "source_document", "quote",
+    "legal_force", "title", "summary", "explanation", "because", "conditional_on", "caveats", "interpretation",
+    "deadline", "overdue", "jurisdiction", "applies_from", "applies_until", "citation", "instrument_id",
+    "instrument_title", "issuer", "issued", "document_number", "provision", "legal_status", "in_force_from",
+    "source_document", "quote",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,10 +40,16 @@ def rows(assessment: Assessment) -> Iterator[list[str]]:
         for number, c in enumerate(o.citations, start=1):
             yield [_cell(v) for v in (
                 assessment.assessment_id, assessment.ruleset.version, assessment.ruleset.digest, assessment.as_of,
-                section, starts, o.rule_id, o.kind, o.severity, o.title, o.summary, o.explanation,
-                "; ".join(o.because), o.deadline, o.overdue, o.jurisdiction, o.applies_from, o.applies_until, number,
-                c.instrument_id, c.title, c.issuer, c.issued, c.document_number, c.provision, c.legal_status,
-                c.source.document, c.source.quote)]
+                section, starts, o.rule_id, o.kind, o.severity, o.legal_force, o.title, o.summary, o.explanation,
+                "; ".join(o.because), "; ".join(f"{f.path}: {f.statement}" for f in o.conditional_on),
+                "; ".join(o.caveats), _interpretation(o), o.deadline, o.overdue, o.jurisdiction, o.applies_from,
+                o.applies_until, number, c.instrument_id, c.title, c.issuer, c.issued, c.document_number, c.provision,
+                c.legal_status, c.in_force_from, c.source.document, c.source.quote)]
+
+
+def _interpretation(o: Obligation) -> str | None:
+    i = o.interpretation
+    return f"Reading taken: {i.reading} Alternative: {i.alternative} Why: {i.why}" if i else None
 
 
 def render(assessment: Assessment) -> str:

@@ -55,6 +55,9 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
         "region": REGION,
         "granted": DATE,
         "scope": FieldSpec("list", _enum(model.ServiceType), spread=True),
+        "assured_corresponding_permit": BOOL,
+        "assured_entry_requirements": BOOL,
+        "entry_requirements_met": BOOL,
     },
     "service": {
         "type": FieldSpec("enum", _enum(model.ServiceType)),
@@ -108,6 +111,9 @@ FACT_TYPES: dict[str, dict[str, FieldSpec]] = {
         "operates": BOOL,
     },
 }
+
+#: What the holder of a licence says it did (the 2017 cleanup notice's transitions).
+LICENCE_FLAGS = ("assured_corresponding_permit", "assured_entry_requirements", "entry_requirements_met")
 
 #: Fields every fact of its type carries (the profile requires them), whatever a rule tests.
 ALWAYS_STATED: set[tuple[str, str]] = {
@@ -195,6 +201,8 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
                     fact.update(region_fields("region", code))
                 _put(fact, "granted", lic.granted)
                 _put(fact, "scope", item)
+                for key in LICENCE_FLAGS:
+                    _put(fact, key, getattr(lic, key))
                 fact["index"] = i
                 facts.append(fact)
 

@@ -143,3 +143,48 @@ def join(items: list[str], conjunction: str = "and", limit: int = 8) -> str:
     if len(items) <= 2:
         return f" {conjunction} ".join(items)
     return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+#: The profile list each fact type comes from (business is one object, not a list).
+FACT_LISTS = {"licence": "licences", "service": "services", "data": "data", "cross_border": "cross_border",
+              "product": "products", "network_resource": "network_resources"}
+
+#: What a finding depends on when the profile leaves a field unstated, as the question to answer.
+UNSTATED: dict[str, str] = {
+    "assured_corresponding_permit": (
+        "Whether you gave the original issuing authority written assurance, by 31 March 2017, that you would meet the "
+        "requirements of the permit for the cloud computing or CDN business you had started"),
+    "assured_entry_requirements": (
+        "Whether you gave the original issuing authority written assurance, by 31 March 2017, that you would meet the "
+        "2012 Notification's requirements"),
+    "entry_requirements_met": (
+        "Whether you have created the systems the 2012 Notification requires, passed the reviews and tests and "
+        "completed the system docking"),
+    "filed": "Whether the app has been filed",
+    "approved": "Whether the telecommunications authorities approved it",
+    "purpose": "What it is used for",
+    "trade": "Whether the products are imported, exported, sold in China or procured",
+    "concerns_public_interest": "Whether the products concern state security, the economy, livelihoods or public interests",
+    "on_control_list": "Whether the products are on the import licence list or the export control list",
+    "institutional_user": "Whether you provide the app or only use it as an educational institution",
+    "profiling_with_legal_effect": "Whether the profiling may bring legal consequences for the users",
+    "destination": "Where the data goes",
+    "location": "Where the data is stored",
+    "cii_operator": "Whether you operate critical information infrastructure",
+    "negative_credit_record": "Whether you have been listed with a negative credit record",
+}
+
+
+def profile_path(fact: str, index: int | None, field: str) -> str | None:
+    """Where a fact's field sits in the profile: `business.cii_operator`, `licences[0].granted`."""
+    if fact == "business":
+        return f"business.{field}"
+    name = FACT_LISTS.get(fact)
+    return f"{name}[{index}].{field}" if name is not None and index is not None else None
+
+
+def unstated(fact: str, field: str, path: str) -> str:
+    """The question an unstated field leaves open, naming where the answer goes."""
+    key = field.split(".")[-1]
+    text = UNSTATED.get(key) or f"Whether {key.replace('_', ' ')} holds"
+    return f"{text}: the profile does not say ({path})."

@@ -244,6 +244,19 @@ class Licence(Strict):
         "FINANCIAL_INFORMATION_SERVICE: financial_information_services; ICP: none).",
         max_length=40,
     )
+    # The 2017 cleanup notice's transitions (004 II(I)2 and II(III)1): what the holder of an older permit did in time.
+    assured_corresponding_permit: Flag | None = Field(None, description=(
+        "For an IDC permit from before the 2015 catalogue whose holder had started cloud computing or CDN: the holder "
+        "gave the original issuing authority written assurance, by 31 March 2017, that it would meet the requirements "
+        "of the corresponding permit (2017 cleanup notice II(I)2)."))
+    assured_entry_requirements: Flag | None = Field(None, description=(
+        "For an IDC or ISP permit from before 1 December 2012: the holder gave the original issuing authority written "
+        "assurance, by 31 March 2017, that it would meet the 2012 Notification's requirements (2017 cleanup notice "
+        "II(III)1)."))
+    entry_requirements_met: Flag | None = Field(None, description=(
+        "For an IDC or ISP permit from before 1 December 2012: the holder has created the systems the 2012 "
+        "Notification requires, passed the reviews and tests and completed the system docking (2017 cleanup notice "
+        "II(III)1)."))
 
 
 #: What a licence covers when the profile gives no `scope`.

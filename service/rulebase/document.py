@@ -27,9 +27,24 @@ def render(ruleset: RuleSet) -> str:
         f"that only derive facts; {len(ruleset.catalogue)} instruments, "
         f"{sum(1 for i in ruleset.catalogue if not i.business_duty)} of them without a business duty.",
         "",
+        "## Instruments: legal force and entry into force",
+        "",
+        "Every instrument the sources name, its place in the Chinese legal order (`legal_force`: only law, "
+        "administrative_regulation, departmental_rule, local_regulation, normative_document and mandatory_standard "
+        "bind), when it was issued, when it took effect, and where that date comes from. A rule applies from the day "
+        "the instrument it rests on (its first citation) took effect, unless it states a later day.",
+        "",
+        "| instrument | legal force | issued | in force from | until | where the dates come from |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for inst in ruleset.catalogue:
+        lines.append(f"| `{inst.id}` | {inst.legal_force.value} | {inst.issued or ''} | {inst.in_force_from or ''} | "
+                     f"{inst.in_force_until or ''} | {(inst.in_force_source or '').replace('|', '/')} |")
+    lines += [
+        "",
         "## Rules by instrument and kind",
         "",
-        "| instrument | status | " + " | ".join(KINDS) + " |",
+        "| instrument | legal force | " + " | ".join(KINDS) + " |",
         "| --- | --- | " + " | ".join("---:" for _ in KINDS) + " |",
     ]
     for inst in ruleset.catalogue:
@@ -37,17 +52,18 @@ def render(ruleset: RuleSet) -> str:
         if not specs:
             continue
         count = Counter(s.rule.kind.value for s in specs)
-        lines.append(f"| `{inst.id}` | {inst.status.value} | " + " | ".join(str(count[k] or "") for k in KINDS) + " |")
+        lines.append(f"| `{inst.id}` | {inst.legal_force.value} | " + " | ".join(str(count[k] or "") for k in KINDS) + " |")
     lines += ["", "## Instruments and their rules", ""]
     for inst in ruleset.catalogue:
         specs = by_instrument.get(inst.id, [])
         if not specs and not inst.business_duty:
             continue
         dates = ", ".join(x for x in (f"issued {inst.issued}" if inst.issued else "",
-                                      f"effective {inst.effective}" if inst.effective else "") if x)
+                                      f"in force from {inst.in_force_from}" if inst.in_force_from else "",
+                                      f"until {inst.in_force_until}" if inst.in_force_until else "") if x)
         lines.append(f"### {inst.title}")
         lines.append("")
-        lines.append(f"`{inst.id}` · {inst.issuer} · {inst.status.value}"
+        lines.append(f"`{inst.id}` · {inst.issuer} · {inst.legal_force.value.replace('_', ' ')}"
                      + (f" · {dates}" if dates else "") + (f" · {inst.document_number}" if inst.document_number else "")
                      + (f" · {inst.jurisdiction}" if inst.jurisdiction != "CN" else ""))
         if inst.final_version:
@@ -69,6 +85,9 @@ def render(ruleset: RuleSet) -> str:
             lines.append(f"- `{s.id}` ({kind}{'; ' + ', '.join(when) if when else ''}): {s.rule.title}")
             if s.rule.explanation:
                 lines.append(f"  <br>explained as: {s.rule.explanation}")
+            if s.rule.interpretation:
+                i = s.rule.interpretation
+                lines.append(f"  <br>**interpretation**: {i.reading} *Alternative*: {i.alternative} *Why*: {i.why}")
         if not specs:
             lines.append("- no rule yet")
         lines.append("")

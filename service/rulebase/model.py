@@ -78,6 +78,14 @@ class Citation(RuleModel):
     quote: str = Field(min_length=20, max_length=4000, description="The passage, word for word.")
 
 
+class Interpretation(RuleModel):
+    """Where the text is ambiguous or the translation defective: the reading the rule takes, and why."""
+
+    reading: str = Field(min_length=10, max_length=2000, description="The reading the rule takes.")
+    alternative: str = Field(min_length=10, max_length=2000, description="The other reading the text allows.")
+    why: str = Field(min_length=10, max_length=2000, description="Why this reading: the text, its consequence clauses, the official text.")
+
+
 class Examples(RuleModel):
     fires: list[str] = Field(min_length=1, description="Example profiles that must trigger the rule.")
     quiet: list[str] = Field(min_length=1, description="Near misses: example profiles that must not trigger it.")
@@ -97,14 +105,21 @@ class Rule(RuleModel):
     )
     deadline: dt.date | None = Field(None, description="The date by which the duty must be met.")
     overdue: Kind | None = Field(None, description="The kind reported once as_of is past the deadline.")
-    applies_from: dt.date | None = Field(None, description="First day the rule applies (as_of on or after it).")
-    applies_until: dt.date | None = Field(None, description="Last day the rule applies (as_of on or before it).")
+    applies_from: dt.date | None = Field(None, description=(
+        "First day the rule applies (as_of on or after it). Defaults to the day the instrument of the first "
+        "citation took effect; set it only for a later start (a transition, a consequence that starts later)."))
+    applies_until: dt.date | None = Field(None, description=(
+        "Last day the rule applies (as_of on or before it). Defaults to the instrument's last day in force, if any."))
     jurisdiction: str = Field("CN", description="Region the rule applies in: CN for nationwide.")
     explanation: str | None = Field(
         None, max_length=600,
         description="One or two plain sentences with {placeholders} filled from the matched facts.",
     )
-    citations: list[Citation] = Field(default_factory=list, max_length=12)
+    citations: list[Citation] = Field(default_factory=list, max_length=12, description=(
+        "The passages the rule comes from. The first is the instrument the finding rests on: its legal force "
+        "decides what the rule may report, and its date of entry into force when the rule starts to apply."))
+    interpretation: Interpretation | None = Field(None, description=(
+        "The reading taken where the text is ambiguous or the translation defective, the alternative, and why."))
     examples: Examples
 
     @field_validator("jurisdiction")

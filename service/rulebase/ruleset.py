@@ -19,7 +19,7 @@ from service.profile import regions
 from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
 from service.profile.model import Profile
 
-from .catalogue import Catalogue, Instrument, Status
+from .catalogue import Catalogue, Instrument
 from . import explanations
 from .conditions import Variant, Vocabulary, kind_family, derived_values, parse_when, referenced_facts
 from .loading import RULE_SUFFIXES, RuleFiles, YamlBudget, parse_yaml
@@ -55,6 +55,10 @@ class RuleSpec:
     @property
     def id(self) -> str:
         return self.rule.id
+
+    def instrument(self, catalogue: Catalogue) -> Instrument | None:
+        """The instrument a finding of this rule rests on: that of its first citation."""
+        return catalogue.get(self.rule.citations[0].instrument_id) if self.rule.citations else None
 
     @property
     def phase(self) -> int:
@@ -238,6 +242,7 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
 
     vocab = Vocabulary(derived)
     for spec in specs:
+        spec.rule = _with_instrument_dates(spec, catalogue, out)
         rule = spec.rule
         variants, errs = parse_when(list(rule.when), vocab)
         for e in errs:
@@ -295,6 +300,39 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
     )
 
 
+def _with_instrument_dates(spec: RuleSpec, catalogue: Catalogue, out: _Collector) -> Rule:
+    """The rule with the dates its instrument gives where the rule sets none: a rule starts to apply on the day
+    the instrument it rests on took effect (issued is not in force), and stops when that instrument does.
+    A binding rule may start later (a transition), never earlier."""
+    rule = spec.rule
+    inst = spec.instrument(catalogue)
+    if inst is None or rule.kind is None:
+        return rule
+    binding = rule.kind.value in BINDING_KINDS
+    if binding and inst.in_force_from and rule.applies_from and rule.applies_from < inst.in_force_from:
+        out.add(spec.file, spec.id, "applies_from",
+                f"{rule.applies_from} is before {inst.id} took effect ({inst.in_force_from}): issued is not in force; "
+                "leave applies_from out to start on that day, or set a later day")
+    if binding and inst.in_force_until and rule.applies_until and rule.applies_until > inst.in_force_until:
+        out.add(spec.file, spec.id, "applies_until",
+                f"{rule.applies_until} is after {inst.id} ceased to apply ({inst.in_force_until})")
+    if binding and inst.legal_force.is_binding and inst.in_force_from is None and rule.applies_from is None:
+        out.add(spec.file, spec.id, "applies_from",
+                f"the day {inst.id} took effect is not established ({inst.in_force_source}); set applies_from to the "
+                "earliest day it can apply (the day it was issued): the finding will say the date is not established")
+    update: dict[str, Any] = {}
+    if rule.applies_from is None and inst.in_force_from is not None:
+        update["applies_from"] = inst.in_force_from
+    if rule.applies_until is None and inst.in_force_until is not None:
+        update["applies_until"] = inst.in_force_until
+    if not update:
+        return rule
+    dated = rule.model_copy(update=update)
+    if dated.applies_from and dated.applies_until and dated.applies_until < dated.applies_from:
+        out.add(spec.file, spec.id, "applies_until", f"{dated.applies_until} is before the rule starts ({dated.applies_from})")
+    return dated
+
+
 def _check_explanation(spec: RuleSpec, vocab: Vocabulary, out: _Collector) -> None:
     rule = spec.rule
     if rule.explanation is None:
@@ -331,10 +369,16 @@ def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Co
             out.add(spec.file, spec.id, f"{where}.quote", f"the quote does not stand word for word in {citation.document}: {citation.quote[:60]!r}")
     if not cited or rule.kind is None:
         return
-    if all(i.status == Status.draft for i in cited) and rule.kind != "advisory":
-        out.add(spec.file, spec.id, "kind", "a rule that cites only drafts must be advisory: a draft is never binding")
-    if rule.kind in BINDING_KINDS and not any(i.business_duty for i in cited):
-        out.add(spec.file, spec.id, "citations", "a binding rule must cite an instrument that places a duty on a business")
+    primary = spec.instrument(catalogue)
+    if primary is not None and rule.kind.value not in primary.legal_force.kinds:
+        force = primary.legal_force.value.replace("_", " ")
+        allowed = " or ".join(sorted(primary.legal_force.kinds))
+        out.add(spec.file, spec.id, "kind",
+                f"rests on {primary.id}, a {force} (its first citation): it may report {allowed}, not {rule.kind.value}"
+                + (": a draft is never binding" if primary.legal_force.value == "draft" else ""))
+    if rule.kind in BINDING_KINDS and primary is not None and not primary.business_duty:
+        out.add(spec.file, spec.id, "citations",
+                "a binding rule must rest on (cite first) an instrument that places a duty on a business")
     regional = [i.jurisdiction for i in cited if i.jurisdiction != regions.COUNTRY]
     if regional and len(regional) == len(cited) and not any(j in regions.ancestors(rule.jurisdiction) for j in regional):
         out.add(spec.file, spec.id, "jurisdiction",

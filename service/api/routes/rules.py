@@ -41,6 +41,8 @@ def _detail(spec: RuleSpec, ruleset: RuleSet) -> dict[str, Any]:
         "when": rule.when,
         "derive": rule.derive,
         "explanation": rule.explanation,
+        "interpretation": rule.interpretation.model_dump() if rule.interpretation else None,
+        "legal_force": _force(spec, ruleset),
         "citations": [{
             **c.model_dump(),
             "title": ruleset.catalogue.get(c.instrument_id).title if c.instrument_id in ruleset.catalogue else None,
@@ -49,6 +51,11 @@ def _detail(spec: RuleSpec, ruleset: RuleSet) -> dict[str, Any]:
         "phase": spec.phase,
     })
     return out
+
+
+def _force(spec: RuleSpec, ruleset: RuleSet) -> str | None:
+    inst = spec.instrument(ruleset.catalogue)
+    return inst.legal_force.value if inst is not None else None
 
 
 @router.get("/v1/rules", summary="The rules of the active rule set")

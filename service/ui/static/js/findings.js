@@ -3,7 +3,8 @@
 
 import { apiHref, h, routeLink, uid } from "./dom.js";
 import {
-  KINDS, countByKind, formatDate, kindHelp, kindLabel, legalStatusLabel, plural, regionLabel, severityLabel,
+  KINDS, countByKind, formatDate, kindHelp, kindLabel, legalForceLabel, legalStatusLabel, plural, regionLabel,
+  severityLabel,
 } from "./wording.js";
 
 /** The badges under a finding's title: kind, severity, deadline (overdue or not), start date. */
@@ -13,6 +14,12 @@ export function findingTags(o, { starts } = {}) {
   ];
   if (o.severity) {
     tags.push(h("span", { class: `badge severity severity-${o.severity}` }, `${severityLabel(o.severity)} severity`));
+  }
+  if (o.legal_force) {
+    tags.push(h("span", { class: `badge force force-${o.legal_force}` }, legalForceLabel(o.legal_force)));
+  }
+  if (Array.isArray(o.conditional_on) && o.conditional_on.length) {
+    tags.push(h("span", { class: "badge conditional" }, "Conditional"));
   }
   if (o.deadline && o.overdue === true) {  // a rule's own `overdue` says what happens then, not that it has
     tags.push(h("span", { class: "badge overdue" }, `Overdue: deadline was ${formatDate(o.deadline)}`));
@@ -73,12 +80,22 @@ export function findingCard(o, { level = 4, starts, note } = {}) {
   typeof o.explanation === "string" && o.explanation
     ? h("p", { class: "explanation" }, h("strong", {}, "In plain words: "), o.explanation) : null,
   o.summary ? h("p", { class: "summary" }, o.summary) : null,
+  Array.isArray(o.conditional_on) && o.conditional_on.length ? h("div", { class: "conditional-on" },
+    h(sub, {}, "Depends on what the profile does not say"),
+    h("ul", {}, o.conditional_on.map((c) => h("li", { "data-path": c.path }, c.statement)))) : null,
+  Array.isArray(o.caveats) && o.caveats.length ? h("ul", { class: "caveats" },
+    o.caveats.map((c) => h("li", {}, c))) : null,
   Array.isArray(o.because) && o.because.length ? h("div", { class: "because" },
     h(sub, {}, "Why this applies"),
     h("ul", {}, o.because.map((b) => h("li", {}, b)))) : null,
   Array.isArray(o.citations) && o.citations.length ? h("div", { class: "sources" },
     h(sub, {}, o.citations.length === 1 ? "Source" : `Sources (${o.citations.length})`),
     o.citations.map(citationBlock)) : null,
+  o.interpretation ? h("div", { class: "interpretation" },
+    h(sub, {}, "How the source is read"),
+    h("p", {}, h("strong", {}, "Reading taken: "), o.interpretation.reading),
+    h("p", {}, h("strong", {}, "Alternative: "), o.interpretation.alternative),
+    h("p", {}, h("strong", {}, "Why: "), o.interpretation.why)) : null,
   h("p", { class: "meta" },
     meta.length ? `${meta.join(" \u00b7 ")} \u00b7 ` : "",
     "Rule ", routeLink(["rules", o.rule_id], h("code", {}, o.rule_id))));

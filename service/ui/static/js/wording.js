@@ -52,9 +52,29 @@ const LEGAL_STATUS = {
   not_yet_in_force: "Not yet in force",
   draft: "Draft (not binding)",
   superseded: "Superseded",
-  standard: "Standard",
+  standard: "Recommended standard (not binding)",
   informational: "Informational (not binding)",
+  no_longer_in_force: "No longer in force",
+  in_force_date_not_established: "In force (date of entry into force not established)",
 };
+
+/** An instrument's place in the Chinese legal order, and whether it binds. */
+const LEGAL_FORCE = {
+  law: "Law",
+  administrative_regulation: "Administrative regulation",
+  departmental_rule: "Departmental rule",
+  local_regulation: "Local regulation",
+  normative_document: "Normative document",
+  mandatory_standard: "Mandatory national standard",
+  recommended_standard: "Recommended standard or guide (not binding)",
+  draft: "Draft for comment (not binding)",
+  enforcement_action: "Enforcement action or report (not binding)",
+  policy_plan: "Policy plan or programme (not binding)",
+};
+
+export function legalForceLabel(force) {
+  return LEGAL_FORCE[force] ?? (force ? String(force).replaceAll("_", " ") : "");
+}
 
 export function legalStatusLabel(status) {
   return LEGAL_STATUS[status] ?? (status ? String(status).replaceAll("_", " ") : "Unknown");
