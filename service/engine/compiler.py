@@ -214,7 +214,10 @@ class _RuleCompiler:
             t = tag(p.fact)
             positives.append((f"p{i}", p, self.pattern(p, t)))
         if spec.rule.jurisdiction != regions.COUNTRY:
-            p = Pattern("presence", (Test("region", "overlaps", spec.rule.jurisdiction),), where="jurisdiction")
+            # a local instrument binds those registered or operating in its region (or a region inside it, or the
+            # province around a city): a service offered nationwide (CN) does not by itself bring a business under it
+            p = Pattern("presence", (Test("region", "overlaps", spec.rule.jurisdiction), Test("region", "not", regions.COUNTRY)),
+                        where="jurisdiction")
             positives.append(("pj", p, self.pattern(p, tag("presence"))))
         negatives: list[tuple[str, Pattern, dict[str, Any], list]] = []
         n = 0

@@ -118,8 +118,9 @@ class Rule(RuleModel):
     citations: list[Citation] = Field(default_factory=list, max_length=12, description=(
         "The passages the rule comes from. The first is the instrument the finding rests on: its legal force "
         "decides what the rule may report, and its date of entry into force when the rule starts to apply."))
-    interpretation: Interpretation | None = Field(None, description=(
-        "The reading taken where the text is ambiguous or the translation defective, the alternative, and why."))
+    interpretation: Interpretation | str | None = Field(None, description=(
+        "The reading taken where the text is ambiguous or the translation defective, the alternative, and why; or "
+        "the name of one of the file's `interpretations`, when several rules rely on the same reading."))
     examples: Examples
 
     @field_validator("jurisdiction")
@@ -159,6 +160,8 @@ class Rule(RuleModel):
 
 class RuleFile(RuleModel):
     instrument: str | None = Field(None, description="The instrument the file's rules derive from.")
+    interpretations: dict[str, Interpretation] = Field(default_factory=dict, description=(
+        "Readings several rules of the file rely on, by name (a rule's `interpretation` names one)."))
     rules: list[Rule] = Field(default_factory=list)
     examples: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Example profiles, by name, in the shape of POST /v1/assessments."

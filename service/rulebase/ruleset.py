@@ -196,6 +196,12 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
             if rule.id in seen_ids:
                 out.add(path, rule.id, "id", f"duplicate rule id (also in {seen_ids[rule.id]})")
                 continue
+            if isinstance(rule.interpretation, str):
+                named = rf.interpretations.get(rule.interpretation)
+                if named is None:
+                    out.add(path, rule.id, "interpretation", f"no interpretation named {rule.interpretation!r} in this "
+                            f"file (it has: {', '.join(sorted(rf.interpretations)) or 'none'})")
+                rule = rule.model_copy(update={"interpretation": named})
             seen_ids[rule.id] = path
             specs.append(RuleSpec(rule=rule, file=path, order=len(specs)))
         for name, profile in rf.examples.items():
