@@ -31,15 +31,18 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from service.profile import labels, regions
+from service.profile.facts import FACT_TYPES
 from service.profile.model import Profile, check_list_sizes
 from service.rulebase.conditions import Pattern, Test, Var
 from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSpec
 
 from .assessment import Citation, RulesetRef
-from .evaluate import CompiledRuleSet, in_window
+from .evaluate import CompiledRuleSet, conditional_on, in_window
 
 MAX_CANDIDATES = 400
+#: Unstated facts the current findings depend on that are tried both ways (two evaluations each).
+MAX_CONDITIONAL = 50
 SEVERITY_WEIGHT = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 
 #: Profile lists, the fact each holds, and the field that says what an item is.
@@ -82,6 +85,17 @@ FLAG_PHRASES = {
     "approved": ("is approved by the telecom authorities", "is not approved by the telecom authorities"),
     "on_control_list": ("are on the import licence or export control list", "are not on a control list"),
     "concerns_public_interest": ("concern state security or public interests", "do not concern state security"),
+    "assured_corresponding_permit": (
+        "was covered by written assurance to the issuing authority, by 31 March 2017, that the holder would meet the "
+        "requirements of the permit for its cloud computing or CDN business",
+        "was not covered by written assurance, by 31 March 2017, about the permit for its cloud computing or CDN "
+        "business"),
+    "assured_entry_requirements": (
+        "was covered by written assurance, by 31 March 2017, that the holder would meet the 2012 Notification's "
+        "requirements", "was not covered by written assurance, by 31 March 2017, about the 2012 Notification's requirements"),
+    "entry_requirements_met": (
+        "meets the 2012 Notification's requirements (systems created, reviews and tests passed, docking completed)",
+        "does not yet meet the 2012 Notification's requirements (systems, reviews and tests, docking)"),
 }
 TRADE_PHRASES = {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
                  "procurement": "are procured (as a CII operator)"}
@@ -125,6 +139,23 @@ class QuestionGroup(BaseModel):
     questions: list[Question]
 
 
+class ConditionalAnswer(BaseModel):
+    value: Any = Field(description="The answer.")
+    patch: list[dict[str, Any]] = Field(description="A JSON Patch (RFC 6902) adding the answer to the profile.")
+    opens: list[OpenedRule] = Field(description="Rules that would report with this answer and do not now.")
+    closes: list[OpenedRule] = Field(description="Rules that report now and would not with this answer.")
+
+
+class ConditionalQuestion(BaseModel):
+    """A fact the profile does not state on which findings of its assessment depend (their `conditional_on`)."""
+
+    path: str = Field(description="Where the fact goes in the profile.")
+    statement: str = Field(description="What the findings depend on, as a question.")
+    findings: list[str] = Field(description="Ids of the rules whose findings depend on it.")
+    answers: list[ConditionalAnswer] = Field(description=(
+        "For a yes/no fact, what each answer changes; empty for other facts (state them in the profile)."))
+
+
 class Questions(BaseModel):
     """Facts not yet given that would make further rules apply, grouped and ranked. Not recorded."""
 
@@ -135,6 +166,9 @@ class Questions(BaseModel):
     shown: int = Field(description="Questions in this answer (at most `limit`, the best first).")
     groups: list[QuestionGroup]
     rules: dict[str, RuleCitations] = Field(description="Every rule the questions shown would open, with its citations.")
+    conditional: list[ConditionalQuestion] = Field(default_factory=list, description=(
+        "Facts the profile leaves unstated on which findings of its assessment depend, asked first: answering them "
+        "turns a conditional finding into a firm one or removes it."))
 
 
 # --- candidates --------------------------------------------------------------------------------------
@@ -421,16 +455,65 @@ def apply(document: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]
 
 def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date) -> set[str]:
     """Ids of the rules that report on as_of for a profile."""
+    return set(_reporting_matches(compiled, profile, as_of))
+
+
+def _reporting_matches(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date) -> dict[str, list]:
     matches = compiled.match(profile, as_of).matches
-    return {rule_id for rule_id, found in matches.items()
+    return {rule_id: found for rule_id, found in matches.items()
             if found[0][0].spec.rule.kind is not None and in_window(found[0][0].spec, as_of)}
+
+
+def _opened(compiled: CompiledRuleSet, rule_ids: set[str]) -> list[OpenedRule]:
+    specs = sorted((compiled.ruleset.rule(r) for r in rule_ids), key=lambda s: (_rank(s), s.id))
+    return [OpenedRule(rule_id=s.id, kind=s.rule.kind.value, severity=s.rule.severity.value, title=s.rule.title)
+            for s in specs]
+
+
+def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date,
+                          matches: dict[str, list], before: set[str], max_items: int) -> list[ConditionalQuestion]:
+    """The unstated facts the current findings depend on, with what each answer (yes or no) would change."""
+    base = profile.model_dump(mode="json")
+    depending: dict[str, tuple[str, list[str]]] = {}
+    for rule_id in sorted(matches):
+        for fact in conditional_on(matches[rule_id]):
+            depending.setdefault(fact.path, (fact.statement, []))[1].append(rule_id)
+    out = []
+    for path, (statement, rule_ids) in sorted(depending.items())[:MAX_CONDITIONAL]:
+        answers = []
+        fact_type = _fact_of_path(path)
+        field = path.split("].", 1)[-1] if "[" in path else path.split(".", 1)[1]
+        if fact_type and FACT_TYPES.get(fact_type, {}).get(field) is not None and FACT_TYPES[fact_type][field].kind == "bool":
+            pointer = "/" + path.replace("[", "/").replace("]", "").replace(".", "/")
+            for value in (True, False):
+                ops = [{"op": "add", "path": pointer, "value": value}]
+                try:
+                    changed = Profile.model_validate(apply(base, ops))
+                except ValidationError:  # pragma: no cover - paths come from the profile's own facts
+                    continue
+                if check_list_sizes(changed, max_items):
+                    continue
+                after = reporting(compiled, changed, as_of)
+                answers.append(ConditionalAnswer(value=value, patch=ops, opens=_opened(compiled, after - before),
+                                                 closes=_opened(compiled, before - after)))
+        out.append(ConditionalQuestion(path=path, statement=statement, findings=rule_ids, answers=answers))
+    return out
+
+
+def _fact_of_path(path: str) -> str | None:
+    if path.startswith("business."):
+        return "business"
+    name = path.partition("[")[0]
+    return next((fact for fact, plural in labels.FACT_LISTS.items() if plural == name), None)
 
 
 def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25) -> Questions:
     as_of = profile.effective_as_of()
     profile = profile.model_copy(update={"as_of": as_of})
     base = profile.model_dump(mode="json")
-    before = reporting(compiled, profile, as_of)
+    current = _reporting_matches(compiled, profile, as_of)
+    before = set(current)
+    conditional = conditional_questions(compiled, profile, as_of, current, before, max_items)
     # a candidate is worth trying while one rule that proposed it does not apply yet (or only derives facts,
     # which other rules may build on)
     candidates = [c for c, sources in propose(compiled, profile)
@@ -480,7 +563,8 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
         rules[rule_id] = RuleCitations(kind=spec.rule.kind.value, severity=spec.rule.severity.value,
                                        title=spec.rule.title, citations=compiled.citations(spec, as_of))
     return Questions(ruleset=RulesetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
-                     considered=len(candidates), found=len(found), shown=len(keep), groups=groups, rules=rules)
+                     considered=len(candidates), found=len(found), shown=len(keep), groups=groups, rules=rules,
+                     conditional=conditional)
 
 
 def _rank(spec: RuleSpec) -> tuple[int, int]:
