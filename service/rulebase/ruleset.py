@@ -378,11 +378,13 @@ def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Co
     primary = spec.instrument(catalogue)
     if primary is not None and rule.kind.value not in primary.legal_force.kinds:
         force = primary.legal_force.value.replace("_", " ")
+        article = "an" if force[0] in "aeiou" else "a"
         allowed = " or ".join(sorted(primary.legal_force.kinds))
         out.add(spec.file, spec.id, "kind",
-                f"rests on {primary.id}, a {force} (its first citation): it may report {allowed}, not {rule.kind.value}"
+                f"rests on {primary.id}, {article} {force} (its first citation): it may report {allowed}, "
+                f"not {rule.kind.value}"
                 + (": a draft is never binding" if primary.legal_force.value == "draft" else ""))
-    if rule.kind in BINDING_KINDS and primary is not None and not primary.business_duty:
+    if rule.kind in BINDING_KINDS and primary is not None and primary.legal_force.is_binding and not primary.business_duty:
         out.add(spec.file, spec.id, "citations",
                 "a binding rule must rest on (cite first) an instrument that places a duty on a business")
     regional = [i.jurisdiction for i in cited if i.jurisdiction != regions.COUNTRY]

@@ -89,7 +89,70 @@ def test_a_draft_cannot_be_binding(tmp_path):
     citation = {"instrument_id": "cac-2019-pi-cross-border-assessment-measures-draft", "document": "003_d982fa287fc45213.txt",
                 "quote": "network operators must record all cross-border transfers and retain the records for at least five years."}
     msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "cdn"}}], "citations": [citation]}])
-    assert msg.startswith("test.yaml:t.x:kind:") and "must be advisory" in msg
+    assert msg.startswith("test.yaml:t.x:kind:") and "it may report advisory, not obligation" in msg
+    assert "a draft is never binding" in msg
+
+
+MPS_GUIDELINES = {"instrument_id": "mps-2019-internet-pi-security-guidelines", "document": "001_e95f85c7a5551e8f.txt",
+                  "quote": "prior explicit consents from the users are compulsory if an application of a user profiling "
+                           "service may bring legal consequences to the users."}
+CRITICISM = {"instrument_id": "shca-2018-network-security-monitoring-criticism", "document": "003_d982fa287fc45213.txt",
+             "quote": "recently criticised four telecoms and internet companies for failing to improve their network "
+                      "security monitoring and forecasting systems"}
+
+
+@pytest.mark.parametrize("kind", ["obligation", "prohibition", "violation"])
+def test_guidance_the_sources_call_non_binding_can_only_advise(tmp_path, kind):
+    msg = one(tmp_path, [{"id": "t.x", "kind": kind, "when": [{"service": {"type": "user_profiling"}}],
+                          "citations": [MPS_GUIDELINES]}])
+    assert msg.startswith("test.yaml:t.x:kind:") and "a recommended standard" in msg and f"not {kind}" in msg
+
+
+def test_guidance_may_advise(tmp_path):
+    write_rules(tmp_path, [{"id": "t.x", "kind": "advisory", "when": [{"service": {"type": "user_profiling"}}],
+                            "citations": [MPS_GUIDELINES]}])
+    assert build_ruleset(from_directory(tmp_path)).rule("t.x").rule.kind.value == "advisory"
+
+
+def test_the_first_citation_is_what_a_finding_rests_on(tmp_path):
+    """A binding instrument cited after a guide does not make the guide's rule binding."""
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "user_profiling"}}],
+                          "citations": [MPS_GUIDELINES, CITATION]}])
+    assert msg.startswith("test.yaml:t.x:kind:") and "mps-2019-internet-pi-security-guidelines" in msg
+
+
+def test_a_binding_rule_cannot_start_before_its_instrument_took_effect(tmp_path):
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "applies_from": "2017-01-01",
+                          "when": [{"service": {"type": "cdn"}}]}])
+    assert msg.startswith("test.yaml:t.x:applies_from: 2017-01-01 is before miit-2017-internet-access-market-cleanup "
+                          "took effect (2017-01-17): issued is not in force")
+
+
+def test_a_rule_starts_when_its_instrument_took_effect_unless_it_says_later(tmp_path):
+    write_rules(tmp_path, [{"id": "t.default", "when": [{"service": {"type": "cdn"}}]},
+                           {"id": "t.later", "applies_from": "2017-04-01", "when": [{"service": {"type": "cdn"}}]}])
+    ruleset = build_ruleset(from_directory(tmp_path))
+    assert str(ruleset.rule("t.default").rule.applies_from) == "2017-01-17"
+    assert str(ruleset.rule("t.later").rule.applies_from) == "2017-04-01"
+
+
+def test_a_rule_resting_on_an_instrument_with_no_established_date_must_say_when_it_starts(tmp_path):
+    citation = {"instrument_id": "miit-2019-ip-address-recordal", "document": "001_e95f85c7a5551e8f.txt",
+                "quote": "ISPs shall conduct ordinary business self-inspections."}
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "isp"}}],
+                          "citations": [citation]}])
+    assert msg.startswith("test.yaml:t.x:applies_from: the day miit-2019-ip-address-recordal took effect is not established")
+
+
+def test_an_enforcement_report_is_a_notice(tmp_path):
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "jurisdiction": "CN-SH", "when": [{"service": {"type": "isp"}}],
+                          "citations": [CRITICISM]}])
+    assert msg.startswith("test.yaml:t.x:kind:") and "an enforcement action" in msg and "it may report notice, not obligation" in msg
+
+
+def test_an_interpretation_name_must_be_defined_in_the_file(tmp_path):
+    msg = one(tmp_path, [{"id": "t.x", "interpretation": "nowhere", "when": [{"service": {"type": "cdn"}}]}])
+    assert msg == "test.yaml:t.x:interpretation: no interpretation named 'nowhere' in this file (it has: none)"
 
 
 def test_a_regional_instrument_needs_a_regional_rule(tmp_path):
