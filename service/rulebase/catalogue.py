@@ -75,7 +75,8 @@ class Instrument(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     issuer: str
     title: str
-    issued: str | None = Field(None, pattern=PARTIAL_DATE, description="As precisely as the sources state it.")
+    issued: str | None = Field(None, pattern=PARTIAL_DATE, description=(
+        "As precisely as established: the sources, or the official text recorded in in_force_source."))
     document_number: str | None = None
     status: Status = Field(description="What the sources call it: final, draft, campaign, plan, standard, report, referenced.")
     legal_force: LegalForce = Field(description="Its place in the Chinese legal order: what it can bind.")
