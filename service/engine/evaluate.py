@@ -270,7 +270,10 @@ def conditional_on(matches: list[tuple[CompiledRule, dict[str, Any]]]) -> list[C
 def caveats(instrument: Instrument, rule: Rule) -> list[str]:
     """What a reader must know to weigh the finding."""
     out = []
-    if instrument.legal_force.is_binding and instrument.in_force_from is None:
-        start = f"; the rule is applied from {labels.day(rule.applies_from)}" if rule.applies_from else ""
-        out.append(f"Date of entry into force not established: {instrument.in_force_source}{start}.")
+    if instrument.in_force_from is None and instrument.legal_force.value != "draft":
+        start = (f"; the rule is applied from {labels.day(rule.applies_from)}" if rule.applies_from
+                 else "; the rule is applied at any date")
+        what = "Date of entry into force" if instrument.legal_force.is_binding else "Date"
+        why = (instrument.in_force_source or "").removeprefix("Not established: ").rstrip(".")
+        out.append(f"{what} not established ({why}){start}.")
     return out

@@ -57,7 +57,7 @@ def test_a_finding_whose_instrument_has_no_established_date_says_so(tmp_path):
                                          "when": [{"service": {"type": "isp"}}]}])
     assert "t.x" not in fired(compiled, {"as_of": "2019-04-10", "services": [{"type": "isp"}]})
     finding = fired(compiled, {"as_of": "2019-04-11", "services": [{"type": "isp"}]})["t.x"]
-    assert finding.caveats and finding.caveats[0].startswith("Date of entry into force not established:")
+    assert finding.caveats and finding.caveats[0].startswith("Date of entry into force not established (source 001 says")
     assert "the rule is applied from 11 April 2019" in finding.caveats[0]
     assert finding.citations[0].legal_status == "in_force_date_not_established"
 

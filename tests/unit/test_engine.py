@@ -224,8 +224,10 @@ def test_regional_rules_fire_only_where_the_business_is(rules):
     assert "t.shanghai" not in fired(c, {"business": {"registered_region": "CN-BJ"}, "services": [app]})
     assert "t.shanghai" in fired(c, {"business": {"registered_region": "CN-SH"}, "services": [app]})
     assert "t.shanghai" in fired(c, {"business": {"registered_region": "CN-BJ"}, "services": [svc("mobile_app", ["CN-SH"])]})
-    ob = fired(c, {"business": {"registered_region": "CN-BJ"}, "services": [svc("mobile_app", ["CN"])]})
-    assert "offers services in CN" in ob["t.shanghai"].because
+    ob = fired(c, {"business": {"registered_region": "CN-BJ"}, "services": [svc("mobile_app", ["CN-SH"])]})
+    assert "offers services in CN-SH" in ob["t.shanghai"].because
+    # a service offered nationwide does not by itself bring a Beijing business under a Shanghai instrument
+    assert "t.shanghai" not in fired(c, {"business": {"registered_region": "CN-BJ"}, "services": [svc("mobile_app", ["CN"])]})
 
 
 def test_city_rules_and_province_businesses(rules):
