@@ -26,14 +26,19 @@ async def test_contract_example_gets_cited_obligations(client, app):
     assert r.headers["Location"] == f"/v1/assessments/{body['assessment_id']}"
     assert body["as_of"] == "2020-10-01"
     ids = {o["rule_id"] for o in body["obligations"]}
-    # an IDC permit from 2011 covering only idc, used for cloud computing in Beijing and Guangdong
-    assert {"cleanup.pre-2015-idc-permit-needs-new-permit", "cleanup.pre-2015-idc-permit-cease",
-            "cleanup.beyond-business-scope", "entry552.pre-2012-permit-requirements"} <= ids
+    # an IDC permit from 2011 covering only idc, used for cloud computing in Beijing and Guangdong: the permit was
+    # due by the end of 2017 (II(I)2 read with its consequence clauses), so since 1 January 2018 it must stop
+    assert {"cleanup.pre-2015-idc-permit-cease", "entry552.pre-2012-permit-requirements"} <= ids
+    # the transition's own rules govern it, not the general violation; the 2017 deadline has become the cessation
+    assert not {"cleanup.beyond-business-scope", "cleanup.pre-2015-idc-permit-needs-new-permit"} & ids
     # no permit covers cloud computing at all, so this is not a question of regions
     assert "cleanup.beyond-geographic-scope" not in ids
-    pre = next(o for o in body["obligations"] if o["rule_id"] == "cleanup.pre-2015-idc-permit-needs-new-permit")
-    assert pre["kind"] == "violation" and pre["deadline"] == "2017-03-31" and pre["overdue"] is True
-    assert "service cloud_computing in CN-GD" in pre["because"]
+    cease = next(o for o in body["obligations"] if o["rule_id"] == "cleanup.pre-2015-idc-permit-cease")
+    assert cease["kind"] == "violation" and cease["severity"] == "critical" and cease["applies_from"] == "2018-01-01"
+    assert cease["legal_force"] == "normative_document" and cease["conditional_on"] == []
+    assert "by the end of 2017" in cease["interpretation"]["reading"]
+    assert "service cloud_computing in CN-GD" in cease["because"]
+    assert all(o["legal_force"] for o in body["obligations"])
     catalogue = app.state.rulesets.current.compiled.ruleset.catalogue
     sources = app.state.rulesets.current.compiled.ruleset.sources
     for o in body["obligations"]:
@@ -41,7 +46,7 @@ async def test_contract_example_gets_cited_obligations(client, app):
         for c in o["citations"]:
             assert c["instrument_id"] in catalogue
             assert sources.quotes(c["source"]["document"], c["source"]["quote"])
-            assert c["title"] and c["issuer"] and c["legal_status"]
+            assert c["title"] and c["issuer"] and c["legal_status"] and c["legal_force"]
     derived = {d["fact"] for d in body["derived_facts"]}
     assert "internet_access_service" in derived
 

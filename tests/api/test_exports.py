@@ -53,7 +53,8 @@ async def test_csv_keeps_text_beyond_ascii(client):
 
 
 async def test_report_groups_findings_by_instrument_and_kind_with_quotes(client):
-    ident, body = await create(client, as_of="2017-01-10")
+    # two weeks into the 2017 notice: duties in force, conditional ones, and a prohibition and a cessation to come
+    ident, body = await create(client, as_of="2017-02-01")
     r = await client.get(f"/v1/assessments/{ident}/report")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
@@ -72,6 +73,11 @@ async def test_report_groups_findings_by_instrument_and_kind_with_quotes(client)
     assert f"<h3>{escape(first_instrument)}</h3>" in html
     assert "Violations: the profile shows a breach" in html or "Obligations: what the business must do" in html
     assert "Upcoming: duties that start within 365 days" in html
+    conditional = next(o for o in body["obligations"] if o["conditional_on"])
+    assert escape(conditional["conditional_on"][0]["statement"]) in html
+    interpreted = next(o for o in body["obligations"] if o["interpretation"])
+    assert escape(interpreted["interpretation"]["why"]) in html
+    assert "force: normative document" in html
 
 
 async def test_exports_read_the_record_and_never_evaluate_again(client, app, monkeypatch):

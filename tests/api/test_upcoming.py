@@ -45,18 +45,20 @@ async def test_a_recorded_assessment_keeps_its_upcoming_duties(client):
 
 
 async def test_deadlines_within_the_horizon_are_listed_with_their_date(client):
-    # an IDC permit from 2011 used for cloud computing, shortly after the 2017 notice: due by 31 March 2017
+    # an IDC permit from 2011 used for cloud computing, shortly after the 2017 notice: written assurance due by
+    # 31 March 2017, the corresponding permit by the end of 2017
     profile = make_profile(as_of="2017-02-01")
     body = (await client.post("/v1/assessments", json=profile)).json()
     deadlines = {d["rule_id"]: d for d in body["deadlines"]}
-    d = deadlines["cleanup.pre-2015-idc-permit-needs-new-permit"]
-    assert d == {"date": "2017-03-31", "days_left": 58, "rule_id": "cleanup.pre-2015-idc-permit-needs-new-permit",
+    d = deadlines["cleanup.pre-2015-idc-permit-assurance"]
+    assert d == {"date": "2017-03-31", "days_left": 58, "rule_id": "cleanup.pre-2015-idc-permit-assurance",
                  "kind": "obligation", "severity": "high", "listed_in": "obligations",
                  "title": d["title"]}
+    assert deadlines["cleanup.pre-2015-idc-permit-needs-new-permit"]["date"] == "2017-12-31"
     assert [x["date"] for x in body["deadlines"]] == sorted(x["date"] for x in body["deadlines"])
-    # a passed deadline is not upcoming: the obligation is overdue instead
+    # a passed deadline is not upcoming
     later = (await client.post("/v1/assessments", json=make_profile(as_of="2017-06-01"))).json()
-    assert "cleanup.pre-2015-idc-permit-needs-new-permit" not in {x["rule_id"] for x in later["deadlines"]}
+    assert "cleanup.pre-2015-idc-permit-assurance" not in {x["rule_id"] for x in later["deadlines"]}
     # and a deadline beyond the horizon is not listed
     short = (await client.post("/v1/assessments", params={"horizon_days": 30}, json=profile)).json()
     assert "cleanup.pre-2015-idc-permit-needs-new-permit" not in {x["rule_id"] for x in short["deadlines"]}
