@@ -161,6 +161,7 @@ UNSTATED: dict[str, str] = {
         "Whether you have created the systems the 2012 Notification requires, passed the reviews and tests and "
         "completed the system docking"),
     "filed": "Whether the app has been filed",
+    "since": "When you started offering the service",
     "approved": "Whether the telecommunications authorities approved it",
     "purpose": "What it is used for",
     "trade": "Whether the products are imported, exported, sold in China or procured",
