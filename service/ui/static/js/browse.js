@@ -4,7 +4,9 @@
 import { call } from "./api.js";
 import { fill, h, routeLink, uid } from "./dom.js";
 import { citationBlock, findingTags } from "./findings.js";
-import { KINDS, formatDate, kindLabel, legalStatusLabel, plural, regionLabel, severityLabel } from "./wording.js";
+import {
+  KINDS, formatDate, kindLabel, legalForceLabel, legalStatusLabel, plural, regionLabel, severityLabel,
+} from "./wording.js";
 
 const INSTRUMENT_STATUS = {
   final: "Final text", draft: "Draft", campaign: "Campaign", referenced: "Named by another instrument",
@@ -86,11 +88,12 @@ export function instrumentsView() {
     fill(body, rows.length ? h("table", { class: "listing instruments" },
       h("caption", { class: "visually-hidden" }, "Instruments"),
       h("thead", {}, h("tr", {},
-        ["Instrument", "Issuer and date", "Legal status", "Rules", "Business duty"].map((t) => h("th", { scope: "col" }, t)))),
+        ["Instrument", "Issuer and date", "Legal force and status", "Rules", "Business duty"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows.map((i) => h("tr", { "data-instrument-id": i.id, class: i.business_duty ? "" : "no-duty" },
         h("th", { scope: "row" }, routeLink(["instruments", i.id], i.title), h("br"), h("code", { class: "id" }, i.id)),
         h("td", {}, i.issuer ?? "", i.issued ? [h("br"), formatDate(i.issued)] : null),
-        h("td", {}, h("span", { class: `badge status status-${i.legal_status}` }, legalStatusLabel(i.legal_status))),
+        h("td", {}, legalForceLabel(i.legal_force), h("br"),
+          h("span", { class: `badge status status-${i.legal_status}` }, legalStatusLabel(i.legal_status))),
         h("td", { class: "number" }, String(i.rules?.length ?? 0)),
         h("td", { class: "duty" }, i.business_duty ? dutyText(i)
           : [h("strong", {}, "None."), " ", i.no_duty_reason ?? ""])))))
@@ -164,7 +167,9 @@ export function instrumentView(id) {
       inst.business_duty ? null : h("div", { class: "callout no-duty-reason" },
         h("h3", {}, "Why it carries no business duty"), h("p", {}, inst.no_duty_reason ?? "The sources state none.")),
       factList([
-        ["Issuer", inst.issuer], ["Issued", formatDate(inst.issued)], ["Takes effect", formatDate(inst.effective)],
+        ["Issuer", inst.issuer], ["Legal force", legalForceLabel(inst.legal_force)], ["Issued", formatDate(inst.issued)],
+        ["In force from", formatDate(inst.in_force_from)], ["In force until", formatDate(inst.in_force_until)],
+        ["Where the dates come from", inst.in_force_source],
         ["Document number", inst.document_number], ["Kind of text", INSTRUMENT_STATUS[inst.status] ?? inst.status],
         ["Applies in", regionLabel(inst.jurisdiction)], ["Whom it binds", inst.binds],
         ["Superseded by", inst.superseded_by ? routeLink(["instruments", inst.superseded_by], inst.superseded_by) : null],
@@ -276,6 +281,7 @@ export function ruleView(id) {
       r.summary ? h("p", { class: "summary" }, r.summary) : null,
       factList([
         ["Rule id", h("code", {}, r.rule_id)],
+        ["Legal force", r.legal_force ? legalForceLabel(r.legal_force) : null],
         ["Applies from", formatDate(r.applies_from) || "as long as its sources are in force"],
         ["Applies until", formatDate(r.applies_until)],
         ["Deadline", formatDate(r.deadline)],
@@ -288,6 +294,10 @@ export function ruleView(id) {
         h("p", { class: "explanation" }, r.explanation)] : null,
       h("h3", {}, (r.citations?.length ?? 0) === 1 ? "Source" : `Sources (${r.citations?.length ?? 0})`),
       (r.citations ?? []).map(citationBlock),
+      r.interpretation ? h("div", { class: "interpretation" }, h("h3", {}, "How the source is read"),
+        h("p", {}, h("strong", {}, "Reading taken: "), r.interpretation.reading),
+        h("p", {}, h("strong", {}, "Alternative: "), r.interpretation.alternative),
+        h("p", {}, h("strong", {}, "Why: "), r.interpretation.why)) : null,
       (examples.fires?.length || examples.quiet?.length) ? [h("h3", {}, "Worked examples"),
         factList([["Applies to", (examples.fires ?? []).join(", ")], ["Does not apply to", (examples.quiet ?? []).join(", ")]])]
         : null,
