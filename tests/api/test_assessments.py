@@ -37,7 +37,7 @@ async def test_contract_example_gets_cited_obligations(client, app):
     assert cease["kind"] == "violation" and cease["severity"] == "critical" and cease["applies_from"] == "2018-01-01"
     assert cease["legal_force"] == "normative_document" and cease["conditional_on"] == []
     assert "by the end of 2017" in cease["interpretation"]["reading"]
-    assert "service cloud_computing in CN-GD" in cease["because"]
+    assert "service cloud_computing in CN-GD (since 2016-05-01)" in cease["because"]
     assert all(o["legal_force"] for o in body["obligations"])
     catalogue = app.state.rulesets.current.compiled.ruleset.catalogue
     sources = app.state.rulesets.current.compiled.ruleset.sources

@@ -28,7 +28,7 @@ from tests.integration import containers as ct
 
 pytestmark = [pytest.mark.integration, pytest.mark.container]
 
-RULE = "cleanup.pre-2015-idc-permit-needs-new-permit"
+RULE = "cleanup.pre-2015-idc-permit-cease"
 INSTRUMENT = "miit-2017-internet-access-market-cleanup"
 
 
@@ -56,7 +56,8 @@ def check_cited_answer(response: httpx.Response, ready: dict) -> dict:
             assert c["instrument_id"] and c["title"] and c["issuer"] and c["legal_status"], c
             assert c["source"]["document"] and c["source"]["quote"], c
     finding = next(o for o in body["obligations"] if o["rule_id"] == RULE)
-    assert finding["kind"] == "violation" and finding["overdue"] is True and finding["deadline"] == "2017-03-31"
+    assert finding["kind"] == "violation" and finding["legal_force"] == "normative_document"
+    assert finding["applies_from"] == "2018-01-01" and finding["interpretation"]["reading"]
     assert INSTRUMENT in {c["instrument_id"] for c in finding["citations"]}
     return body
 
