@@ -46,3 +46,19 @@ LARGE = {
                      {"kind": "data_transfer", "data_category": "health_medical_data", "destination": "DE"}],
     "products": [{"kind": "commercial_cryptography", "trade": "export", "on_control_list": True}],
 }
+
+
+def heavy(name: str = "Heavy Group") -> dict:
+    """A valid profile near the expensive end: 4 services in every mainland province and 4 licences over 10 of them
+    with 3 service types in scope (124 + 120 facts, within MAX_PROFILE_FACTS), so the engine's joins between
+    services and licences multiply: about 0.45 s an evaluation."""
+    from service.profile.regions import OUTSIDE_MAINLAND, PROVINCES
+
+    provinces = sorted(code for code in PROVINCES if code not in OUTSIDE_MAINLAND)
+    return {
+        "as_of": "2020-10-01",
+        "business": {"name": name, "registered_region": "CN-BJ", "sectors": ["internet"]},
+        "licences": [{"type": t, "regions": provinces[:10], "granted": "2011-05-01",
+                      "scope": ["idc", "cloud_computing", "cdn"]} for t in ("IDC", "ISP", "CDN", "ICP")],
+        "services": [{"type": t, "regions": provinces} for t in ("idc", "cloud_computing", "cdn", "isp")],
+    }

@@ -1,4 +1,5 @@
-"""Assessing profiles: evaluate under the active rule set, record in the decision log, compare two.
+"""Assessing profiles: evaluate under the active rule set (through `service.evaluation`, the one bounded path),
+record in the decision log, compare two, ask what to ask next.
 
 The JSON text returned to the caller is the text recorded, so reading an assessment back
 gives exactly what was first returned.
@@ -11,84 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import ids, metrics
-from service.answers import Answer, make
-from service.engine import durable
+from service import evaluation
 from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
-from service.engine.questions import Questions, ask
-from service.errors import ErrorItem, InvalidProfile, NotFound, TooManyFirings
-from service.profile.facts import expansion
-from service.profile.model import Profile, check_list_sizes
-from service.rulesets import Loaded, RuleSets
+from service.engine.questions import MAX_CANDIDATES, MAX_CONDITIONAL, Questions, ask, propose
+from service.errors import ErrorItem, NotFound, TooManyFirings
+from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
+from service.profile.model import Profile
+from service.rulesets import Loaded
 from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
-
-
-EVALUATED = metrics.EVALUATIONS.labels("evaluated")
-REUSED = metrics.EVALUATIONS.labels("reused")
-#: How far past as_of an assessment looks for duties that start and deadlines that fall (days).
-DEFAULT_HORIZON_DAYS = 365
-MAX_HORIZON_DAYS = 3650
-
-
-@dataclass
-class Recorded:
-    """One assessment: its id, the answer it shares with identical evaluations, and the profile as stated."""
-
-    assessment_id: str
-    answer: Answer
-    stated_profile: str  # canonical JSON, with the as_of applied
-
-    @property
-    def body(self) -> str:
-        """The JSON text returned and recorded."""
-        return self.answer.body(self.assessment_id)
-
-    @property
-    def assessment(self) -> Assessment:
-        return self.answer.for_id(self.assessment_id)
-
-
-def check_profile(profile: Profile, max_items: int, prefix: str = "", max_facts: int | None = None) -> None:
-    """Lists within MAX_LIST_ITEMS, and services and licences within MAX_PROFILE_FACTS once expanded by region
-    and scope: beyond a few hundred such facts the engine's joins take seconds and gigabytes."""
-    problems = check_list_sizes(profile, max_items)
-    if max_facts is not None:
-        services, licences = expansion(profile)
-        if services + licences > max_facts:
-            message = (f"services and licences expand to {services} + {licences} facts (a service: one per region; "
-                       f"a licence: one per region and service type in scope); at most {max_facts} are evaluated: "
-                       "state fewer items or regions (CN alone covers every province)")
-            problems += [(name, message) for name, count in (("services", services), ("licences", licences)) if count]
-    if problems:
-        raise _too_large([ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
-
-
-def _too_large(errors: list[ErrorItem]) -> InvalidProfile:
-    """The detail names the paths and the bounds, as a validation error's does."""
-    return InvalidProfile("the profile is too large: " + "; ".join(str(e) for e in errors[:3]), errors)
-
-
-def evaluate(loaded: Loaded, profile: Profile, horizon_days: int = DEFAULT_HORIZON_DAYS, where: str = "body") -> Recorded:
-    """Evaluate, or reuse the answer of an identical evaluation under this rule-set version (it is deterministic)."""
-    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
-    key = (horizon_days, stated)
-    answer = loaded.answers.get(key)
-    if answer is None:
-        try:
-            assessment = loaded.compiled.evaluate(profile, "", horizon_days=horizon_days)
-        except TooManyFirings:
-            raise _too_large([ErrorItem(path=where, message=(
-                f"its items and regions make the rules fire more than {durable.MAX_ACTIONS:,} times, the bound on one "
-                "evaluation: state fewer items or regions (CN alone covers every province)"))]) from None
-        answer = make(assessment)
-        loaded.answers.put(key, answer)
-        EVALUATED.inc()
-    else:
-        REUSED.inc()
-    metrics.HITS.hit(answer)
-    return Recorded(ids.assessment_id(), answer, stated)
 
 
 def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:
@@ -100,19 +33,29 @@ def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> An
                           recorded.answer.template, loop)
 
 
-def assess(rulesets: RuleSets, profile: Profile, max_items: int, horizon_days: int = DEFAULT_HORIZON_DAYS,
-           max_facts: int | None = None) -> Recorded:
-    check_profile(profile, max_items, max_facts=max_facts)
-    with rulesets.lease() as loaded:
-        return evaluate(loaded, profile, horizon_days)
+def assess(loaded: Loaded, profile: Profile, limits: Limits, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
+    """One profile, bounded and evaluated (blocking: run it with `Evaluations.run`)."""
+    evaluation.size(profile, limits)
+    return evaluation.evaluate(loaded, profile, limits.budget(), horizon_days)
 
 
-def questions(rulesets: RuleSets, profile: Profile, max_items: int, limit: int) -> Questions:
-    """What to ask next about a partial profile (evaluates it once per candidate fact: run it off the event loop).
+def questions(loaded: Loaded, profile: Profile, limits: Limits, limit: int) -> Questions:
+    """What to ask next about a partial profile: it is evaluated once per candidate fact (and twice per fact its
+    findings depend on), so the candidates times its size is bounded up front, and all of them share one budget.
     Nothing is recorded: no assessment is made."""
-    check_profile(profile, max_items)
-    with rulesets.lease() as loaded:
-        return ask(loaded.compiled, profile, max_items, limit)
+    facts = evaluation.size(profile, limits)
+    proposed = propose(loaded.compiled, profile)
+    candidates = min(len(proposed), MAX_CANDIDATES)
+    evaluation.plan(max(facts, 1), 1 + candidates + 2 * MAX_CONDITIONAL, limits, "body",
+                    f"asking about this profile ({candidates} candidate facts, {facts} facts each)",
+                    "state fewer items or regions, or ask about part of the business at a time")
+    budget = limits.budget()
+    try:
+        return ask(loaded.compiled, profile, limits.max_list_items, limit, budget, proposed)
+    except TooManyFirings:
+        raise evaluation.too_large([ErrorItem(path="body", message=(
+            f"with one more fact its items and regions make the rules fire more than {budget.max_firings:,} times, "
+            f"the bound on one evaluation (MAX_RULE_FIRINGS): {evaluation.SMALLER}"))]) from None
 
 
 def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
@@ -171,15 +114,15 @@ def _comparable(o: Obligation) -> dict[str, Any]:
     return o.model_dump(mode="json")
 
 
-def compare(rulesets: RuleSets, request: ComparisonRequest, max_items: int,
-            horizon_days: int = DEFAULT_HORIZON_DAYS, max_facts: int | None = None) -> tuple[Comparison, list[Recorded]]:
-    """Both sides under one rule-set version; the caller records both assessments."""
-    check_profile(request.baseline, max_items, "baseline.", max_facts)
-    check_profile(request.proposed, max_items, "proposed.", max_facts)
-    with rulesets.lease() as loaded:
-        base = evaluate(loaded, request.baseline, horizon_days, where="baseline")
-        prop = evaluate(loaded, request.proposed, horizon_days, where="proposed")
-    baseline, proposed = base.assessment, prop.assessment
+def compare(loaded: Loaded, request: ComparisonRequest, limits: Limits,
+            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Recorded]]:
+    """Both sides under one rule-set version and one budget; the caller records both assessments."""
+    evaluation.size(request.baseline, limits, "baseline.")
+    evaluation.size(request.proposed, limits, "proposed.")
+    budget = limits.budget()
+    base = evaluation.evaluate(loaded, request.baseline, budget, horizon_days, where="baseline")
+    prop = evaluation.evaluate(loaded, request.proposed, budget, horizon_days, where="proposed")
+    baseline, proposed = base.answer.for_id(base.assessment_id), prop.answer.for_id(prop.assessment_id)
     before = {o.rule_id: o for o in baseline.obligations}
     after = {o.rule_id: o for o in proposed.obligations}
     upcoming_before = {u.obligation.rule_id for u in baseline.upcoming}

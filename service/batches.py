@@ -1,10 +1,11 @@
 """Many profiles in one request: each item is assessed and recorded on its own, a bad item refused on its own.
 
-Every item is evaluated under the same rule-set version (one lease for the whole batch), gets its own
-assessment id and decision-log record, and is answered with exactly the bytes a single POST
+Every item is evaluated under the same rule-set version (one lease for the whole batch) and one time budget,
+gets its own assessment id and decision-log record, and is answered with exactly the bytes a single POST
 /v1/assessments would have returned (and GET /v1/assessments/{id} returns later). An item that is not a
-valid profile gets its own problem document (422, error paths prefixed `profiles[<index>].`) and does not
-sink the others. The response is written as bytes around the recorded answers: nothing is encoded twice.
+valid profile, or is beyond a bound, gets its own problem (422, error paths prefixed `profiles[<index>].`) at
+once and does not sink the others; the items together are bounded by MAX_REQUEST_FACTS up front; items not
+evaluated when the time budget runs out get their own 503. The HTTP answer is built in `service/api/batch.py`.
 """
 from __future__ import annotations
 
@@ -12,47 +13,16 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from service import assessments
-from service.assessments import Recorded
-from service.engine.assessment import Assessment, RulesetRef
-from service.errors import ErrorItem, InvalidProfile, Problem, ServiceError, from_pydantic
+from service import assessments, evaluation
+from service.errors import ErrorItem, EvaluationTimeout, InvalidProfile, ProfileTooLarge, ServiceError, from_pydantic
+from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
 from service.profile.model import Profile
-from service.rulesets import RuleSets
+from service.rulesets import Loaded
 from service.store.journal import DecisionJournal
 
 MAX_BATCH_ITEMS = 1000
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    profiles: list[Any] = Field(
-        min_length=1, max_length=MAX_BATCH_ITEMS,
-        description=f"Up to {MAX_BATCH_ITEMS} business profiles, each in the shape of POST /v1/assessments "
-                    "(schemas/profile.schema.json). Each is validated on its own.")
-
-
-class BatchItem(BaseModel):
-    """One profile's outcome: an assessment (201 recorded, 200 not recorded) or a problem (422, 503)."""
-
-    index: int = Field(description="The profile's position in `profiles`.")
-    status: int = Field(description="201: assessed and recorded; 200: assessed, not recorded (record=false); "
-                                    "422: not a valid profile; 503: assessed but the decision log could not take it.")
-    assessment_id: str | None = None
-    location: str | None = Field(None, description="Where the recorded assessment can be read back.")
-    assessment: Assessment | None = None
-    problem: Problem | None = None
-
-
-class BatchResponse(BaseModel):
-    ruleset: RulesetRef
-    count: int
-    assessed: int = Field(description="Items answered with an assessment (201 or 200).")
-    refused: int = Field(description="Items answered with a problem.")
-    items: list[BatchItem]
 
 
 @dataclass
@@ -67,26 +37,37 @@ def _refusal(index: int, errors: list[ErrorItem]) -> InvalidProfile:
     return InvalidProfile(detail or f"profiles[{index}] is not a valid profile", errors)
 
 
-def assess(rulesets: RuleSets, items: list[Any], max_items: int,
-           horizon_days: int = assessments.DEFAULT_HORIZON_DAYS) -> tuple[RulesetRef, list[Outcome]]:
-    """Validate and evaluate every item under one rule-set version (blocking: run it off the event loop)."""
+def assess(loaded: Loaded, items: list[Any], limits: Limits,
+           horizon_days: int = DEFAULT_HORIZON_DAYS) -> list[Outcome]:
+    """Validate, bound and evaluate every item (blocking: run it with `Evaluations.run`)."""
     outcomes: list[Outcome] = []
-    with rulesets.lease() as loaded:
-        ref = RulesetRef(version=loaded.version, digest=loaded.digest)
-        for index, item in enumerate(items):
-            prefix = ("profiles", index)
-            try:
-                profile = Profile.model_validate(item)
-            except ValidationError as exc:
-                outcomes.append(Outcome(index, problem=_refusal(index, from_pydantic(exc.errors(), Profile, prefix))))
-                continue
-            try:
-                assessments.check_profile(profile, max_items, f"profiles[{index}].")
-            except InvalidProfile as exc:
-                outcomes.append(Outcome(index, problem=_refusal(index, exc.errors)))
-                continue
-            outcomes.append(Outcome(index, recorded=assessments.evaluate(loaded, profile, horizon_days)))
-    return ref, outcomes
+    sizes: dict[int, int] = {}
+    profiles: dict[int, Profile] = {}
+    for index, item in enumerate(items):
+        try:
+            profile = Profile.model_validate(item)
+        except ValidationError as exc:
+            errors = from_pydantic(exc.errors(), Profile, ("profiles", index))
+            outcomes.append(Outcome(index, problem=_refusal(index, errors)))
+            continue
+        try:
+            sizes[index] = evaluation.size(profile, limits, f"profiles[{index}].")
+        except ProfileTooLarge as exc:
+            outcomes.append(Outcome(index, problem=exc))
+            continue
+        profiles[index] = profile
+    evaluation.plan(sum(sizes.values()), 0, limits, "profiles",
+                    f"these {len(sizes)} profiles ({sum(sizes.values()):,} service and licence facts)",
+                    "send the profiles in several smaller batches")
+    budget = limits.budget()
+    for index, profile in profiles.items():
+        try:
+            recorded = evaluation.evaluate(loaded, profile, budget, horizon_days, where=f"profiles[{index}]")
+            outcomes.append(Outcome(index, recorded=recorded))
+        except (InvalidProfile, EvaluationTimeout) as exc:  # beyond the firing bound; or out of time
+            outcomes.append(Outcome(index, problem=exc))
+    outcomes.sort(key=lambda o: o.index)
+    return outcomes
 
 
 async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
@@ -106,26 +87,3 @@ async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
             outcome.problem, outcome.recorded = result, None
         elif isinstance(result, BaseException):
             raise result
-
-
-def body(ref: RulesetRef, outcomes: list[Outcome], recorded: bool) -> bytes:
-    """The response, assembled around each answer's recorded bytes."""
-    parts: list[bytes] = []
-    assessed = 0
-    for o in outcomes:
-        if o.recorded is not None:
-            assessed += 1
-            ident = o.recorded.assessment_id
-            head = {"index": o.index, "status": 201 if recorded else 200, "assessment_id": ident}
-            if recorded:
-                head["location"] = f"/v1/assessments/{ident}"
-            parts.append(orjson.dumps(head)[:-1] + b',"assessment":' + o.recorded.answer.body_bytes(ident) + b"}")
-        else:
-            p = o.problem
-            assert p is not None
-            problem = {"type": p.type, "title": p.title, "status": p.status, "detail": p.detail,
-                       "errors": [e.as_dict() for e in p.errors]}
-            parts.append(orjson.dumps({"index": o.index, "status": p.status, "problem": problem}))
-    head = orjson.dumps({"ruleset": ref.model_dump(), "count": len(outcomes), "assessed": assessed,
-                         "refused": len(outcomes) - assessed})
-    return head[:-1] + b',"items":[' + b",".join(parts) + b"]}"

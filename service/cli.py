@@ -15,6 +15,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
 
 from service.operator_cli import app as rulesets_app  # noqa: E402
+from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
 
 app.add_typer(rulesets_app, name="rulesets")
 
@@ -134,16 +135,17 @@ def evaluate(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
     rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
-    horizon_days: Annotated[int, typer.Option("--horizon-days", min=0, max=3650,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=0, max=MAX_HORIZON_DAYS,
                                               help="Also list duties starting, and deadlines falling, this many days "
-                                                   "past as_of.")] = 365,
+                                                   "past as_of.")] = DEFAULT_HORIZON_DAYS,
 ) -> None:
     """Evaluate one profile against a rule folder, without a server or database."""
     from pydantic import ValidationError
 
+    from service import evaluation
     from service.ids import assessment_id
     from service.engine.checks import prepare
-    from service.errors import InvalidRuleSet, from_pydantic
+    from service.errors import InvalidRuleSet, ServiceError, from_pydantic
     from service.profile.model import Profile
     from service.rulebase.loading import from_directory
     from service.settings import get_settings
@@ -162,8 +164,14 @@ def evaluate(
         compiled, _ = prepare(from_directory(rules_dir or get_settings().rules_dir), "local")
     except InvalidRuleSet as exc:
         _fail(str(exc))
-    assessment = compiled.evaluate(profile, assessment_id(), horizon_days=horizon_days)
-    compiled.close()
+    limits = evaluation.Limits.from_settings(get_settings())
+    try:  # the service's own bounds and time budget
+        evaluation.size(profile, limits)
+        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days, assessment_id=assessment_id())
+    except ServiceError as exc:
+        _fail(str(exc))
+    finally:
+        compiled.close()
     if as_json:
         typer.echo(assessment.model_dump_json(indent=2))
         return

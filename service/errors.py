@@ -1,10 +1,10 @@
-"""The service's exception family. Each knows its HTTP status; one handler renders them all
-as problem details (RFC 9457) with `errors: [{path, message}]`."""
+"""The service's exception family: plain domain errors that the engine, the rule base, the store and the
+service raise. Only `service/api/problems.py` knows what HTTP answer each one gets (status, title, problem type),
+and renders them all as problem details (RFC 9457) with `errors: [{path, message}]`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
 
 
 @dataclass
@@ -29,12 +29,12 @@ class ErrorItem:
 
 @dataclass
 class ServiceError(Exception):
+    """Something the service can name: what went wrong (`detail`), where (`errors`), and, for a passing
+    condition, after how many seconds trying again may succeed (`retry_after`)."""
+
     detail: str
     errors: list[ErrorItem] = field(default_factory=list)
-    status = 500
-    title = "Internal error"
-    type = "about:blank"
-    headers: dict[str, str] | None = None
+    retry_after: int | None = None
 
     def __str__(self) -> str:
         lines = [self.detail] + [f"  {e}" for e in self.errors]
@@ -42,72 +42,63 @@ class ServiceError(Exception):
 
 
 class InvalidProfile(ServiceError):
-    status = 422
-    title = "Invalid profile"
-    type = "/problems/invalid-profile"
+    """The profile is not one the service can assess (a value not allowed, a field not known)."""
+
+
+class ProfileTooLarge(InvalidProfile):
+    """The profile is valid but beyond a bound of evaluation: list items, facts once expanded, rule firings."""
 
 
 class InvalidRequest(ServiceError):
-    status = 422
-    title = "Invalid request"
-    type = "/problems/invalid-request"
+    """The request around the profile is not valid (query, headers, body shape)."""
+
+
+class RequestTooLarge(InvalidRequest):
+    """The work the request would cause (a batch's items, the candidates questions tries) is beyond its bound."""
 
 
 class InvalidRuleSet(ServiceError):
-    status = 422
-    title = "Invalid rule set"
-    type = "/problems/invalid-ruleset"
+    """A rule set that does not pass the checks."""
 
 
 class NotFound(ServiceError):
-    status = 404
-    title = "Not found"
-    type = "/problems/not-found"
+    """No such assessment, rule, instrument or rule-set version."""
 
 
 class Unauthorized(ServiceError):
-    status = 401
-    title = "Unauthorized"
-    type = "/problems/unauthorized"
+    """No token, or one the service does not know."""
 
 
 @dataclass
 class Forbidden(ServiceError):
+    """A known token whose role may not do this."""
+
     actor: str | None = None
-    status = 403
-    title = "Forbidden"
-    type = "/problems/forbidden"
 
 
 class Conflict(ServiceError):
-    status = 409
-    title = "Conflict"
-    type = "/problems/conflict"
+    """The request conflicts with the state of a resource."""
 
 
 class PayloadTooLarge(ServiceError):
-    status = 413
-    title = "Payload too large"
-    type = "/problems/payload-too-large"
+    """A body or upload beyond its size limit."""
 
 
 class Unavailable(ServiceError):
-    status = 503
-    title = "Service unavailable"
-    type = "/problems/unavailable"
+    """The service cannot serve this now (no rule set loaded, the decision log full or stopping, shutting down)."""
+
+
+class EvaluationTimeout(Unavailable):
+    """The request's evaluations ran past EVALUATION_TIMEOUT_MS; they were stopped and nothing was recorded."""
 
 
 class EngineFailure(ServiceError):
     """The rule engine could not evaluate: a defect, never the caller's fault."""
 
-    status = 500
-    title = "Rule engine failure"
-    type = "/problems/engine-failure"
-
 
 class TooManyFirings(EngineFailure):
-    """An evaluation stopped at the engine's bound on rule firings. Under the served rules that is the
-    profile's size multiplied out by the rules' joins: callers get it as an invalid profile (422)."""
+    """An evaluation stopped at the bound on rule firings. Under the served rules that is the profile's size
+    multiplied out by the rules' joins: the evaluation path reports it as ProfileTooLarge."""
 
 
 def _path(loc: tuple) -> str:
@@ -168,20 +159,3 @@ def from_pydantic(errors: list[dict], model: type | None = None, prefix: tuple =
                 message = f"unknown field {loc[-1]!r}: allowed fields are {', '.join(allowed)}"
         items.append(ErrorItem(path=_path(prefix + loc), message=message))
     return items
-
-
-class ProblemError(BaseModel):
-    path: str = Field(description="Where: a JSON path into the request (services[0].type), a header or a file.")
-    message: str = Field(description="What is wrong there, and what is allowed.")
-    file: str | None = Field(None, description="For a rule set: the file.")
-    rule: str | None = Field(None, description="For a rule set: the rule id.")
-
-
-class Problem(BaseModel):
-    """Every error answer (RFC 9457 problem details), with each thing wrong listed under `errors`."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemError]

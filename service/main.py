@@ -14,8 +14,9 @@ from service.api.observability import RequestContext
 from service.api.auth import Authenticator, load_tokens
 from service.api.limits import BodyLimit
 from service.api.routes import assessments, health, rules, rulesets, ui
+from service.api.batch import BatchRequest
 from service.assessments import ComparisonRequest
-from service.batches import BatchRequest
+from service.evaluation import Evaluations, Limits
 from service.profile.model import Profile
 from service.propagation import Follower
 from service.rulesets import RuleSets
@@ -59,6 +60,7 @@ def startup(app: FastAPI) -> None:
     app.state.follower.start()
     app.state.ticker = metrics.Ticker(lambda: sample(app))
     app.state.ticker.start()
+    app.state.evaluations = Evaluations(settings.evaluation_threads)
 
 
 def sample(app: FastAPI) -> None:
@@ -73,6 +75,7 @@ def sample(app: FastAPI) -> None:
 
 def shutdown(app: FastAPI) -> None:
     """After uvicorn has drained in-flight requests: flush the decision log, stop following, free the engine."""
+    app.state.evaluations.close()
     app.state.journal.stop()
     app.state.ticker.stop()
     app.state.follower.stop()
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   telemetry=telemetry)
     app.state.settings = settings
+    app.state.limits = Limits.from_settings(settings)
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest,
                                           "/v1/assessments/questions": Profile, "/v1/assessments/batch": BatchRequest})

@@ -20,8 +20,12 @@ from pathlib import Path
 from service.answers import AnswerCache
 from service import metrics
 from service.engine.checks import prepare
+from service.engine.assessment import RulesetRef
 from service.engine.evaluate import CompiledRuleSet
-from service.errors import ErrorItem, InvalidRuleSet, NotFound, PayloadTooLarge, ServiceError, TooManyFirings, Unavailable
+from service import evaluation
+from service.errors import (ErrorItem, EvaluationTimeout, InvalidRuleSet, NotFound, PayloadTooLarge, ProfileTooLarge,
+                            ServiceError, Unavailable)
+from service.evaluation import Limits
 from service.rulebase.loading import RuleFiles, from_directory
 from service.rulebase.ruleset import build_ruleset
 from service.store import audit
@@ -61,6 +65,10 @@ class Loaded:
     @property
     def rule_count(self) -> int:
         return self.compiled.rule_count
+
+    @property
+    def ref(self) -> RulesetRef:
+        return RulesetRef(version=self.version, digest=self.digest)
 
 
 @dataclass
@@ -180,8 +188,9 @@ class RuleSets:
                   from_version=activation.previous_version, digest=row.digest)
         return loaded
 
-    def preview(self, version: str, limit: int) -> dict:
-        """Re-evaluate the last `limit` recorded assessments under `version`: what would appear and disappear."""
+    def preview(self, version: str, limit: int, limits: Limits) -> dict:
+        """Re-evaluate the last `limit` recorded assessments under `version`: what would appear and disappear. Each
+        profile goes through the evaluation path's bounds, all of them within one request's time budget."""
         from service.profile.model import Profile
         from service.store import decisions
 
@@ -190,6 +199,7 @@ class RuleSets:
             raise NotFound(f"no rule-set version {version!r}")
         candidate = self._load(row, "preview")
         items, appearing, disappearing = [], {}, {}
+        budget = limits.budget()
         try:
             for record, body in decisions.latest(self.db, limit):
                 before = {o["rule_id"]: o["kind"] for o in json.loads(body)["obligations"]}
@@ -201,10 +211,15 @@ class RuleSets:
                     items.append({**item, "error": f"the recorded profile no longer validates: {str(exc)[:200]}"})
                     continue
                 try:
-                    after = {o.rule_id: o.kind for o in candidate.compiled.evaluate(profile, "preview").obligations}
-                except TooManyFirings as exc:
+                    evaluation.size(profile, limits)
+                    found = evaluation.assessment(candidate.compiled, profile, budget, horizon_days=0)
+                except ProfileTooLarge as exc:
                     items.append({**item, "error": f"the recorded profile cannot be evaluated under this version: {exc.detail}"})
                     continue
+                except EvaluationTimeout:
+                    items.append({**item, "error": "not re-evaluated: the preview ran past its time budget (EVALUATION_TIMEOUT_MS)"})
+                    continue
+                after = {o.rule_id: o.kind for o in found.obligations}
                 appear = sorted(set(after) - set(before))
                 disappear = sorted(set(before) - set(after))
                 kind_changes = {r: {"from": before[r], "to": after[r]} for r in sorted(set(before) & set(after))

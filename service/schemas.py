@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from service.assessments import Comparison, ComparisonRequest
-from service.batches import BatchRequest, BatchResponse
+from service.api.batch import BatchRequest, BatchResponse
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
 from service.profile.model import Profile

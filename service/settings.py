@@ -36,6 +36,21 @@ class Settings(BaseSettings):
         "region; a licence: one per region and service type in scope). The engine's joins between them grow much faster "
         "than the profile: at 250 the worst evaluation measured took about 2 s and 250 MB; the largest real profile "
         "seen expands to 25.")
+    max_rule_firings: int = Field(
+        100_000, ge=1, description="Most rule firings one evaluation may take; a profile beyond it is refused (422). "
+        "What passes MAX_PROFILE_FACTS stays well within it.")
+    max_request_facts: int = Field(
+        50_000, ge=1, description="Most service and licence facts all the evaluations of one request may take together "
+        "(the items of a batch; the profile times the candidates questions tries): a request beyond it is refused up "
+        "front (422) with the bound and how to stay inside it.")
+    evaluation_timeout_ms: int = Field(
+        10_000, ge=1, le=600_000, description="Wall-clock budget of one request's evaluations: past it the engine stops "
+        "at its next firing, the request is answered 503 (Retry-After) and nothing is recorded (in a batch, the items "
+        "not yet evaluated get 503 each).")
+    evaluation_threads: int = Field(
+        2, ge=1, le=64, description="Threads per worker process that evaluate profiles beside the event loop, which "
+        "keeps answering health checks, metrics and reads meanwhile. More threads do not evaluate faster (the "
+        "engine holds the GIL); they let a cheap evaluation start while expensive ones run.")
     log_level: str = Field("info", description="Python log level.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per line; text: plain.")
     access_log: bool = Field(True, description="One log line per request (method, route, status, duration, request id).")

@@ -18,7 +18,6 @@ from service.errors import ErrorItem, Forbidden, Unauthorized
 
 ROLES = ("reader", "evaluator", "operator")
 RANK = {role: i for i, role in enumerate(ROLES)}
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="compliance-engine"'}
 
 
 @dataclass(frozen=True)
@@ -83,11 +82,10 @@ def _principal(request: Request) -> Principal:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("expected Authorization: Bearer <token>",
-                           [ErrorItem(path="headers.authorization", message="not a bearer token")], headers=CHALLENGE)
+                           [ErrorItem(path="headers.authorization", message="not a bearer token")])
     principal = request.app.state.authenticator.identify(value.strip())
     if principal is None:
-        raise Unauthorized("the token is not valid", [ErrorItem(path="headers.authorization", message="unknown token")],
-                           headers=CHALLENGE)
+        raise Unauthorized("the token is not valid", [ErrorItem(path="headers.authorization", message="unknown token")])
     return principal
 
 
@@ -108,7 +106,7 @@ async def authorize(request: Request, role: str, setting: str | None = None) -> 
             return principal
         if principal is ANONYMOUS:
             raise Unauthorized(f"this endpoint needs a bearer token with the {role} role",
-                               [ErrorItem(path="headers.authorization", message="missing")], headers=CHALLENGE)
+                               [ErrorItem(path="headers.authorization", message="missing")])
         if not principal.allows(role):
             raise Forbidden(f"this endpoint needs the {role} role; the token has {principal.role}",
                             [ErrorItem(path="headers.authorization", message=f"role {principal.role} is not enough")],

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.evaluation import Evaluations, Limits
 from service.rulesets import RuleSets
 from service.settings import Settings
 from service.store.db import Database
@@ -27,7 +28,17 @@ async def get_journal(request: Request) -> DecisionJournal:
     return request.app.state.journal
 
 
+async def get_evaluations(request: Request) -> Evaluations:
+    return request.app.state.evaluations
+
+
+async def get_limits(request: Request) -> Limits:
+    return request.app.state.limits
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 RuleSetsDep = Annotated[RuleSets, Depends(get_rulesets)]
 JournalDep = Annotated[DecisionJournal, Depends(get_journal)]
+EvaluationsDep = Annotated[Evaluations, Depends(get_evaluations)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]

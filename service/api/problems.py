@@ -1,7 +1,13 @@
-"""Every error the API returns is a problem details document (RFC 9457) with `errors: [{path, message}]`."""
+"""Every error the API returns is a problem details document (RFC 9457) with `errors: [{path, message}]`.
+
+This is the one place that decides the HTTP answer to a domain error (`service/errors.py`): its status, title
+and problem type (`KINDS`), and the headers it carries (Retry-After, WWW-Authenticate).
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,10 +18,77 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from service.api import bodies
-from service.errors import ErrorItem, Problem, ServiceError, from_pydantic
+from pydantic import BaseModel, Field
+
+from service import errors as domain
+from service.errors import ErrorItem, ServiceError, from_pydantic
 
 log = logging.getLogger("service.api")
 PROBLEM = "application/problem+json"
+CHALLENGE = 'Bearer realm="compliance-engine"'
+
+
+class ProblemError(BaseModel):
+    path: str = Field(description="Where: a JSON path into the request (services[0].type), a header or a file.")
+    message: str = Field(description="What is wrong there, and what is allowed.")
+    file: str | None = Field(None, description="For a rule set: the file.")
+    rule: str | None = Field(None, description="For a rule set: the rule id.")
+
+
+class Problem(BaseModel):
+    """Every error answer (RFC 9457 problem details), with each thing wrong listed under `errors`."""
+
+    type: str = Field(description="What kind of problem: a path under /problems/ (or about:blank).")
+    title: str = Field(description="The kind in words.")
+    status: int = Field(description="The HTTP status.")
+    detail: str = Field(description="This occurrence in words: the first errors and the bound or rule involved.")
+    errors: list[ProblemError] = Field(description="Each thing wrong: where, and what is allowed there.")
+
+
+@dataclass(frozen=True)
+class Kind:
+    status: int
+    title: str
+    type: str
+
+
+#: The HTTP answer to each domain error; a subclass not listed answers as its nearest listed ancestor.
+KINDS: dict[type[ServiceError], Kind] = {
+    domain.ServiceError: Kind(500, "Internal error", "about:blank"),
+    domain.InvalidProfile: Kind(422, "Invalid profile", "/problems/invalid-profile"),
+    domain.ProfileTooLarge: Kind(422, "Profile too large", "/problems/profile-too-large"),
+    domain.InvalidRequest: Kind(422, "Invalid request", "/problems/invalid-request"),
+    domain.RequestTooLarge: Kind(422, "Request too large", "/problems/request-too-large"),
+    domain.InvalidRuleSet: Kind(422, "Invalid rule set", "/problems/invalid-ruleset"),
+    domain.NotFound: Kind(404, "Not found", "/problems/not-found"),
+    domain.Unauthorized: Kind(401, "Unauthorized", "/problems/unauthorized"),
+    domain.Forbidden: Kind(403, "Forbidden", "/problems/forbidden"),
+    domain.Conflict: Kind(409, "Conflict", "/problems/conflict"),
+    domain.PayloadTooLarge: Kind(413, "Payload too large", "/problems/payload-too-large"),
+    domain.Unavailable: Kind(503, "Service unavailable", "/problems/unavailable"),
+    domain.EvaluationTimeout: Kind(503, "Evaluation timed out", "/problems/evaluation-timeout"),
+    domain.EngineFailure: Kind(500, "Rule engine failure", "/problems/engine-failure"),
+}
+
+
+def kind_of(exc: ServiceError) -> Kind:
+    return next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
+
+
+def document(exc: ServiceError) -> dict[str, Any]:
+    """The problem document of a domain error (also embedded in a batch's answer for one item)."""
+    kind = kind_of(exc)
+    return {"type": kind.type, "title": kind.title, "status": kind.status, "detail": exc.detail,
+            "errors": [e.as_dict() for e in exc.errors]}
+
+
+def headers_of(exc: ServiceError) -> dict[str, str] | None:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, domain.Unauthorized):
+        headers["WWW-Authenticate"] = CHALLENGE
+    return headers or None
 
 
 def documented(description: str) -> dict:
@@ -63,9 +136,10 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        if exc.status >= 500:
+        body = document(exc)
+        if body["status"] >= 500 and body["status"] != 503:
             log.error("%s %s: %s", request.method, request.url.path, exc)
-        return problem(exc.status, exc.title, exc.detail, exc.errors, exc.type, exc.headers)
+        return JSONResponse(body, status_code=body["status"], media_type=PROBLEM, headers=headers_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER, Rule
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
+from .budget import UNBOUNDED_TIME, Budget
 from .assessment import (Assessment, Citation, ConditionalFact, Deadline, DerivedFact, Interpretation, Obligation,
                          RulesetRef, Source, Upcoming, Warning)
 from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
@@ -78,13 +79,13 @@ class CompiledRuleSet:
         self._engines = []
 
     # --- matching ------------------------------------------------------------------------------
-    def match(self, profile: Profile, as_of: dt.date) -> Evaluation:
+    def match(self, profile: Profile, as_of: dt.date, budget: Budget = UNBOUNDED_TIME) -> Evaluation:
         evaluation = Evaluation(as_of=as_of)
         facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
         for shard, engine in zip(self.shards, self._engines):
             extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
-            engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation))
+            engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation), budget)
         return evaluation
 
     def _recorder(self, shard: Shard, evaluation: Evaluation):
@@ -128,10 +129,11 @@ class CompiledRuleSet:
             yield fact
 
     # --- writing up ----------------------------------------------------------------------------
-    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0) -> Assessment:
+    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
+                 budget: Budget = UNBOUNDED_TIME) -> Assessment:
         """The assessment of a profile: what applies on as_of, and what starts or falls due within the horizon."""
         as_of = profile.effective_as_of()
-        evaluation = self.match(profile, as_of)
+        evaluation = self.match(profile, as_of, budget)
         obligations: list[Obligation] = []
         upcoming: list[Upcoming] = []
         horizon = as_of + dt.timedelta(days=horizon_days)

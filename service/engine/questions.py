@@ -38,6 +38,7 @@ from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSpec
 
 from .assessment import Citation, RulesetRef
+from .budget import UNBOUNDED_TIME, Budget
 from .evaluate import CompiledRuleSet, conditional_on, in_window
 
 MAX_CANDIDATES = 400
@@ -453,13 +454,14 @@ def apply(document: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]
     return doc
 
 
-def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date) -> set[str]:
+def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, budget: Budget = UNBOUNDED_TIME) -> set[str]:
     """Ids of the rules that report on as_of for a profile."""
-    return set(_reporting_matches(compiled, profile, as_of))
+    return set(_reporting_matches(compiled, profile, as_of, budget))
 
 
-def _reporting_matches(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date) -> dict[str, list]:
-    matches = compiled.match(profile, as_of).matches
+def _reporting_matches(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date,
+                       budget: Budget = UNBOUNDED_TIME) -> dict[str, list]:
+    matches = compiled.match(profile, as_of, budget).matches
     return {rule_id: found for rule_id, found in matches.items()
             if found[0][0].spec.rule.kind is not None and in_window(found[0][0].spec, as_of)}
 
@@ -470,8 +472,8 @@ def _opened(compiled: CompiledRuleSet, rule_ids: set[str]) -> list[OpenedRule]:
             for s in specs]
 
 
-def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date,
-                          matches: dict[str, list], before: set[str], max_items: int) -> list[ConditionalQuestion]:
+def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, matches: dict[str, list],
+                          before: set[str], max_items: int, budget: Budget = UNBOUNDED_TIME) -> list[ConditionalQuestion]:
     """The unstated facts the current findings depend on, with what each answer (yes or no) would change."""
     base = profile.model_dump(mode="json")
     depending: dict[str, tuple[str, list[str]]] = {}
@@ -493,7 +495,7 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
                     continue
                 if check_list_sizes(changed, max_items):
                     continue
-                after = reporting(compiled, changed, as_of)
+                after = reporting(compiled, changed, as_of, budget)
                 answers.append(ConditionalAnswer(value=value, patch=ops, opens=_opened(compiled, after - before),
                                                  closes=_opened(compiled, before - after)))
         out.append(ConditionalQuestion(path=path, statement=statement, findings=rule_ids, answers=answers))
@@ -507,16 +509,19 @@ def _fact_of_path(path: str) -> str | None:
     return next((fact for fact, plural in labels.FACT_LISTS.items() if plural == name), None)
 
 
-def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25) -> Questions:
+def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25, budget: Budget = UNBOUNDED_TIME,
+        proposed: list[tuple[Candidate, set[str]]] | None = None) -> Questions:
+    """The questions for a profile, every evaluation within `budget` (`proposed`: the candidates, when the caller
+    has already proposed them to bound the request)."""
     as_of = profile.effective_as_of()
     profile = profile.model_copy(update={"as_of": as_of})
     base = profile.model_dump(mode="json")
-    current = _reporting_matches(compiled, profile, as_of)
+    current = _reporting_matches(compiled, profile, as_of, budget)
     before = set(current)
-    conditional = conditional_questions(compiled, profile, as_of, current, before, max_items)
+    conditional = conditional_questions(compiled, profile, as_of, current, before, max_items, budget)
     # a candidate is worth trying while one rule that proposed it does not apply yet (or only derives facts,
     # which other rules may build on)
-    candidates = [c for c, sources in propose(compiled, profile)
+    candidates = [c for c, sources in (propose(compiled, profile) if proposed is None else proposed)
                   if any(r not in before or compiled.ruleset.rule(r).rule.derive for r in sources)][:MAX_CANDIDATES]
     found: list[tuple[Candidate, list[RuleSpec]]] = []
     asked: set[tuple] = set()
@@ -527,7 +532,7 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
             continue
         if check_list_sizes(changed, max_items):
             continue
-        opened = sorted(reporting(compiled, changed, as_of) - before)
+        opened = sorted(reporting(compiled, changed, as_of, budget) - before)
         if not opened:
             continue
         # the same field of several items opening the same rules: ask it once, of the first such item

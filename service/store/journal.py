@@ -203,11 +203,10 @@ class DecisionJournal:
             if self._stopping:
                 raise Unavailable("the service is shutting down; the assessment was not recorded")
             if self._keeper is None and not self._restart_keeper():
-                raise Unavailable("the decision log is not running; the assessment was not recorded",
-                                  headers={"Retry-After": "5"})
+                raise Unavailable("the decision log is not running; the assessment was not recorded", retry_after=5)
             if len(self._by_id) >= self.max_pending:
                 raise Unavailable(f"the decision log cannot reach the database and holds {self.max_pending} "
-                                  "unrecorded assessments; retry later", headers={"Retry-After": "5"})
+                                  "unrecorded assessments; retry later", retry_after=5)
             if loop is not self._loop:
                 self._listen(loop)
             record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
@@ -264,7 +263,7 @@ class DecisionJournal:
                     self._by_id.pop(record["id"], None)
                 _complete([f for _, _, f in batch], Unavailable(
                     f"the decision log cannot write to disk ({exc.strerror}); the assessment was not recorded",
-                    headers={"Retry-After": "5"}))
+                    retry_after=5))
                 return
             first = self._seq + 1
             self._seq += len(batch)
@@ -422,7 +421,7 @@ class DecisionJournal:
                 self._by_id.pop(assessment_id, None)
         _complete([f for w in failed for f in w.futures], Unavailable(
             "the decision log's keeper stopped before the assessment was durable; it was not recorded",
-            headers={"Retry-After": "5"}))
+            retry_after=5))
 
     def _forget_keeper(self, keeper: subprocess.Popen) -> None:
         if self._keeper is not keeper:

@@ -125,7 +125,7 @@ async def test_an_item_the_decision_log_cannot_take_gets_503_and_the_others_stan
     def flaky(record, template, loop=None):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise Unavailable("the decision log is full; retry later", headers={"Retry-After": "5"})
+            raise Unavailable("the decision log is full; retry later", retry_after=5)
         return original(record, template, loop)
 
     monkeypatch.setattr(journal, "submit", flaky)

@@ -10,6 +10,9 @@ even be written as UTF-8, and PostgreSQL refuses NUL in text.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+
 import json
 import time
 from collections.abc import Iterator
@@ -66,7 +69,8 @@ async def refused(client, app, body: Any, where: str, *fragments: str, status: i
         assert r.status_code == status, (path, r.status_code, r.text[:500])
         assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
         problem = r.json()
-        assert problem["status"] == status and problem["title"] in ("Invalid request", "Invalid profile", "Payload too large")
+        assert problem["status"] == status and problem["title"] in ("Invalid request", "Invalid profile", "Payload too large",
+                                                                          "Profile too large", "Request too large")
         assert seconds < SECONDS, seconds
         if where:
             match = [e for e in problem["errors"] if e["path"] == expected]
@@ -123,6 +127,17 @@ async def test_services_and_licences_that_expand_beyond_the_bound_are_refused_at
     assert time.perf_counter() - start < 3 * SECONDS
 
 
+@contextlib.contextmanager
+def firing_bound(app, firings: int):
+    """The application's evaluation limits with a small firing bound, for the block."""
+    limits = app.state.limits
+    app.state.limits = dataclasses.replace(limits, max_rule_firings=firings)
+    try:
+        yield
+    finally:
+        app.state.limits = limits
+
+
 def _types() -> list[str]:
     from service.profile.model import ServiceType
 
@@ -130,31 +145,28 @@ def _types() -> list[str]:
 
 
 async def test_an_evaluation_stopped_at_the_firing_bound_is_an_invalid_profile_not_a_500(client, app, monkeypatch):
-    """Whatever gets past the size checks is still bounded by the engine (durable.MAX_ACTIONS firings); a profile
-    that reaches the bound is the caller's to reduce (422), not an engine defect (500). A small bound here."""
-    from service.engine import durable
-
-    monkeypatch.setattr(durable, "MAX_ACTIONS", 5)
-    profile = make_profile(business={"name": "Firing bound Ltd", "registered_region": "CN-SH"})
-    await refused(client, app, profile, "body", "fire more than 5 times", "state fewer items or regions")
-    r, _ = await post(client, {"baseline": {}, "proposed": profile}, "/v1/assessments/compare")
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "proposed", r.text[:300]
+    """Whatever gets past the size checks is still bounded by the engine (MAX_RULE_FIRINGS); a profile that reaches
+    the bound is the caller's to reduce (422), not an engine defect (500). A small bound here."""
+    with firing_bound(app, 5):
+        profile = make_profile(business={"name": "Firing bound Ltd", "registered_region": "CN-SH"})
+        await refused(client, app, profile, "body", "fire more than 5 times", "state fewer items or regions")
+        r, _ = await post(client, {"baseline": {}, "proposed": profile}, "/v1/assessments/compare")
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "proposed", r.text[:300]
 
 
 async def test_a_recorded_profile_stopped_at_the_firing_bound_is_an_item_of_a_preview(client, app, monkeypatch):
     """Previewing a version re-evaluates recorded profiles: one that reaches the bound under it is reported in
     its item (the operator sees which), not a 500 for the whole preview."""
-    from service.engine import durable
     from tests.conftest import bearer
 
     r, _ = await post(client, make_profile(business={"name": "Preview bound Ltd"}))
     assert r.status_code == 201
     version = r.json()["ruleset"]["version"]
-    monkeypatch.setattr(durable, "MAX_ACTIONS", 5)
-    preview = await client.post(f"/v1/rulesets/{version}/preview", params={"limit": 3}, headers=bearer("operator"))
+    with firing_bound(app, 5):
+        preview = await client.post(f"/v1/rulesets/{version}/preview", params={"limit": 3}, headers=bearer("operator"))
     assert preview.status_code == 200, preview.text[:300]
     item = next(i for i in preview.json()["items"] if i["assessment_id"] == r.json()["assessment_id"])
-    assert "cannot be evaluated under this version: more than 5 rule firings" in item["error"]
+    assert "cannot be evaluated under this version" in item["error"] and "fire more than 5 times" in item["error"]
 
 
 async def test_a_ten_megabyte_body_is_413_declared_or_streamed(client, app):

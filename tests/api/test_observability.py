@@ -133,7 +133,7 @@ async def test_every_assessment_answer_names_the_rule_set_version(client):
 async def test_a_bug_is_answered_as_a_problem_with_the_request_id_and_logged_with_it(client, monkeypatch):
     import logging
 
-    from service import assessments
+    from service import evaluation
     from service.logs import JsonFormatter
 
     lines: list[str] = []
@@ -148,7 +148,7 @@ async def test_a_bug_is_answered_as_a_problem_with_the_request_id_and_logged_wit
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the service")
 
-    monkeypatch.setattr(assessments, "assess", broken)
+    monkeypatch.setattr(evaluation, "size", broken)
     try:
         r = await client.post("/v1/assessments", json=make_profile(), headers={"X-Request-ID": "bug-report-1"})
     finally:

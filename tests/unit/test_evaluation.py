@@ -71,11 +71,11 @@ def test_no_engine_state_is_left_behind(compiled):
     original = engine._drain
     calls = {"n": 0}
 
-    def failing(state, sid, on_match):
+    def failing(state, sid, on_match, budget):
         calls["n"] += 1
         if calls["n"] == 2:
             raise EngineFailure("injected")
-        return original(state, sid, on_match)
+        return original(state, sid, on_match, budget)
 
     engine._drain = failing
     try:

@@ -9,10 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from service import assessments, batches
+from service import assessments, batches, evaluation
+from service.api import batch as batch_http
 from service.api.auth import Evaluator, Reader, authorize
-from service.api.deps import DbDep, JournalDep, RuleSetsDep, SettingsDep
+from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, RuleSetsDep
 from service.api.problems import documented
+from service.api.responses import json_bytes, versioned
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
 from service.errors import InvalidRequest, from_pydantic
@@ -23,12 +25,15 @@ from service.profile.model import Profile
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
-PROBLEMS = {422: documented("Invalid profile: the problem names each path and what is allowed"),
-            413: documented("Body larger than the configured limit")}
+PROBLEMS = {422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, "
+                             "MAX_RULE_FIRINGS, MAX_REQUEST_FACTS): the problem names each path and the bound"),
+            413: documented("Body larger than the configured limit"),
+            503: documented("The evaluation ran past EVALUATION_TIMEOUT_MS and was stopped (nothing recorded), or the "
+                            "decision log cannot take the record; see Retry-After")}
 
 
 RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
-HORIZON = Query(assessments.DEFAULT_HORIZON_DAYS, ge=0, le=assessments.MAX_HORIZON_DAYS,
+HORIZON = Query(evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
                 description="How many days past as_of to look for duties that start (`upcoming`) and deadlines that fall "
                             "(`deadlines`).")
 
@@ -38,7 +43,7 @@ class AssessQuery(BaseModel):
     ~10% of this route's time. Documented from this model, validated by it, errors named query.<name>."""
 
     record: bool = Field(True, description=RECORD.description)
-    horizon_days: int = Field(assessments.DEFAULT_HORIZON_DAYS, ge=0, le=assessments.MAX_HORIZON_DAYS,
+    horizon_days: int = Field(evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
                               description=HORIZON.description)
 
 
@@ -63,8 +68,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
-    **PROBLEMS, 200: {"description": "Evaluated and not recorded (record=false): no Location, not readable later"},
-    503: documented("The decision log cannot take the record (the database has been unreachable too long)")},
+    **PROBLEMS, 200: {"description": "Evaluated and not recorded (record=false): no Location, not readable later"}},
              openapi_extra={"parameters": query_parameters(AssessQuery)},
              summary="Evaluate one profile and record it in the decision log")
 async def create_assessment(profile: Profile, request: Request) -> Response:
@@ -74,15 +78,17 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
     query = read_query(request)
     record, horizon_days = query.record, query.horizon_days
     state = request.app.state
-    recorded = assessments.assess(state.rulesets, profile, state.settings.max_list_items, horizon_days,
-                                  max_facts=state.settings.max_profile_facts)
+    limits: evaluation.Limits = state.limits
+    with state.rulesets.lease() as loaded:
+        evaluation.size(profile, limits)
+        recorded = evaluation.cached(loaded, profile, horizon_days)  # an identical profile seen: no evaluation
+        if recorded is None:
+            recorded = await state.evaluations.run(evaluation.evaluate, loaded, profile, limits.budget(), horizon_days)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
-    headers = {"X-Ruleset-Version": recorded.answer.ruleset_version}
-    if record:
-        headers["Location"] = f"/v1/assessments/{recorded.assessment_id}"
-    return Response(recorded.answer.body_bytes(recorded.assessment_id), status_code=201 if record else 200,
-                    media_type="application/json", headers=headers)
+    return versioned(recorded.answer.body_bytes(recorded.assessment_id), recorded.answer.ruleset_version,
+                     status=201 if record else 200,
+                     headers={"Location": f"/v1/assessments/{recorded.assessment_id}"} if record else None)
 
 
 # before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
@@ -92,17 +98,18 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
             summary="A recorded assessment as CSV: one row per finding and citation")
 async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
-    return Response(exports_table.render(assessment).encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="assessment-{assessment.assessment_id}.csv"',
-        "X-Ruleset-Version": assessment.ruleset.version})
+    return versioned(exports_table.render(assessment).encode("utf-8"), assessment.ruleset.version,
+                     media_type="text/csv; charset=utf-8", headers={
+                         "Content-Disposition": f'attachment; filename="assessment-{assessment.assessment_id}.csv"'})
 
 
 @router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: documented("No such assessment")},
             summary="A recorded assessment as a printable HTML report, grouped by instrument and kind")
 async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> HTMLResponse:
     assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
-    return HTMLResponse(exports_report.render(assessment), headers={
-        "Content-Security-Policy": exports_report.CONTENT_SECURITY_POLICY, "X-Ruleset-Version": assessment.ruleset.version})
+    return versioned(exports_report.render(assessment).encode("utf-8"), assessment.ruleset.version,
+                     media_type="text/html; charset=utf-8",
+                     headers={"Content-Security-Policy": exports_report.CONTENT_SECURITY_POLICY})
 
 
 @router.get("/{assessment_id}", response_model=Assessment, responses={404: documented("No such assessment")},
@@ -110,43 +117,43 @@ async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str =
 async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     body = await run_in_threadpool(assessments.read, db, journal, assessment_id)
     version = orjson.loads(body)["ruleset"]["version"]  # the version that produced it, not the one served now
-    return Response(body, media_type="application/json", headers={"X-Ruleset-Version": version})
+    return versioned(body.encode("utf-8"), version)
 
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
-async def compare(request: assessments.ComparisonRequest, response: Response, rulesets: RuleSetsDep,
-                  journal: JournalDep, settings: SettingsDep, _: Evaluator, record: bool = RECORD,
-                  horizon_days: int = HORIZON) -> assessments.Comparison:
-    comparison, sides = assessments.compare(rulesets, request, settings.max_list_items, horizon_days,
-                                            settings.max_profile_facts)
-    response.headers["X-Ruleset-Version"] = comparison.ruleset.version
+async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
+                  evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
+                  horizon_days: int = HORIZON) -> Response:
+    with rulesets.lease() as loaded:
+        comparison, sides = await evaluations.run(assessments.compare, loaded, request, limits, horizon_days)
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
-    return comparison
+    return versioned(json_bytes(comparison), comparison.ruleset.version)
 
 
-@router.post("/batch", response_model=batches.BatchResponse, responses={
-    422: documented("Not a list of 1 to 1,000 items (a bad item gets its own 422 inside the answer)"),
+@router.post("/batch", response_model=batch_http.BatchResponse, responses={
+    422: documented("Not a list of 1 to 1,000 items, or items beyond MAX_REQUEST_FACTS together (a bad item gets its "
+                    "own 422 inside the answer)"),
     413: documented("Body larger than MAX_BATCH_BYTES")},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
-async def create_batch(request: batches.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
-                       settings: SettingsDep, _: Evaluator, record: bool = RECORD,
+async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
+                       evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                        horizon_days: int = HORIZON) -> Response:
-    ref, outcomes = await run_in_threadpool(batches.assess, rulesets, request.profiles, settings.max_list_items,
-                                            horizon_days)
+    with rulesets.lease() as loaded:
+        outcomes = await evaluations.run(batches.assess, loaded, request.profiles, limits, horizon_days)
+        ref = loaded.ref
     if record:
         await batches.record(journal, outcomes)
-    return Response(batches.body(ref, outcomes, record), media_type="application/json",
-                    headers={"X-Ruleset-Version": ref.version})
+    return versioned(batch_http.body(ref, outcomes, record), ref.version)
 
 
 @router.post("/questions", response_model=Questions, responses=PROBLEMS,
              summary="What to ask next: facts not yet given that would make further rules apply (not recorded)")
-async def questions(profile: Profile, response: Response, rulesets: RuleSetsDep, settings: SettingsDep, _: Evaluator,
-                    limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
-                    ) -> Questions:
-    answer = await run_in_threadpool(assessments.questions, rulesets, profile, settings.max_list_items, limit)
-    response.headers["X-Ruleset-Version"] = answer.ruleset.version
-    return answer
+async def questions(profile: Profile, rulesets: RuleSetsDep, evaluations: EvaluationsDep, limits: LimitsDep,
+                    _: Evaluator, limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
+                    ) -> Response:
+    with rulesets.lease() as loaded:
+        answer = await evaluations.run(assessments.questions, loaded, profile, limits, limit)
+    return versioned(json_bytes(answer), answer.ruleset.version)

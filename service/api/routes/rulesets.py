@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from service.api import bodies
 from service.api.problems import documented
 from service.api.auth import Operator, Reader
-from service.api.deps import DbDep, RuleSetsDep
+from service.api.deps import DbDep, EvaluationsDep, LimitsDep, RuleSetsDep
 from service.errors import ErrorItem, InvalidRuleSet, NotFound, PayloadTooLarge
 from service.rulebase import loading
 from service.store import audit
@@ -125,9 +125,10 @@ async def activate(version: str, rulesets: RuleSetsDep, principal: Operator) -> 
 
 @router.post("/v1/rulesets/{version}/preview", responses={404: documented("No such version")},
              summary="Operator: re-evaluate the last recorded assessments under a version: what would appear and disappear")
-async def preview(version: str, rulesets: RuleSetsDep, principal: Operator,
+async def preview(version: str, rulesets: RuleSetsDep, principal: Operator, evaluations: EvaluationsDep,
+                  limits: LimitsDep,
                   limit: int = Query(100, ge=1, le=1000, description="How many of the latest assessments.")) -> dict[str, Any]:
-    return await run_in_threadpool(rulesets.preview, version, limit)
+    return await evaluations.run(rulesets.preview, version, limit, limits)
 
 
 @router.get("/v1/audit", summary="Operator: uploads, activations, rollbacks, reloads and refused attempts, newest first")

@@ -1,0 +1,171 @@
+"""The one evaluation path: bound the profile, evaluate it within the request's budget, write it up.
+
+Every endpoint that evaluates (assess, compare, batch, questions), the rule-set preview and the CLI go through
+here, under one set of limits read from the settings:
+
+- MAX_LIST_ITEMS items in any list of a profile, and MAX_PROFILE_FACTS service and licence facts once a profile is
+  spread by region and scope: the engine's joins grow much faster than the profile;
+- MAX_RULE_FIRINGS firings in one evaluation (what gets past the size checks is still bounded);
+- MAX_REQUEST_FACTS facts over all the evaluations one request causes (a batch's items, the candidates questions
+  tries), refused up front;
+- EVALUATION_TIMEOUT_MS of wall-clock time for one request's evaluations: past it the engine stops at its next
+  firing, the request is answered 503 and nothing is recorded.
+
+A profile beyond a bound is refused before anything runs (ProfileTooLarge, RequestTooLarge: 422, naming the path
+and the bound). Evaluations run off the event loop (`Evaluations.run`), on a few threads, so that health checks,
+metrics and reads are never queued behind an expensive one.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from service import ids, metrics
+from service.answers import Answer, make
+from service.engine.budget import Budget
+from service.errors import ErrorItem, ProfileTooLarge, RequestTooLarge, TooManyFirings
+from service.profile.facts import expansion
+from service.profile.model import Profile, check_list_sizes
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.engine.assessment import Assessment
+    from service.engine.evaluate import CompiledRuleSet
+    from service.rulesets import Loaded
+
+EVALUATED = metrics.EVALUATIONS.labels("evaluated")
+REUSED = metrics.EVALUATIONS.labels("reused")
+#: How far past as_of an assessment looks for duties that start and deadlines that fall (days).
+DEFAULT_HORIZON_DAYS = 365
+MAX_HORIZON_DAYS = 3650
+#: What "state less" means, in every refusal of a too-large profile.
+SMALLER = "state fewer items or regions (CN alone covers every province)"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of evaluation, from the settings."""
+
+    max_list_items: int = 200
+    max_profile_facts: int = 250
+    max_rule_firings: int = 100_000
+    max_request_facts: int = 50_000
+    timeout_ms: int = 10_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(max_list_items=settings.max_list_items, max_profile_facts=settings.max_profile_facts,
+                   max_rule_firings=settings.max_rule_firings, max_request_facts=settings.max_request_facts,
+                   timeout_ms=settings.evaluation_timeout_ms)
+
+    def budget(self) -> Budget:
+        """The budget of one request, starting now."""
+        return Budget.lasting(self.timeout_ms, self.max_rule_firings)
+
+
+@dataclass
+class Recorded:
+    """One evaluated profile: its assessment id, the answer it shares with identical evaluations, and the
+    profile as stated (for the decision log)."""
+
+    assessment_id: str
+    answer: Answer
+    stated_profile: str  # canonical JSON, with the as_of applied
+
+    @property
+    def body(self) -> str:
+        """The JSON text returned and recorded."""
+        return self.answer.body(self.assessment_id)
+
+
+def size(profile: Profile, limits: Limits, prefix: str = "") -> int:
+    """The service and licence facts the profile expands to, once checked against the profile bounds."""
+    problems = check_list_sizes(profile, limits.max_list_items)
+    services, licences = expansion(profile)
+    if services + licences > limits.max_profile_facts:
+        message = (f"services and licences expand to {services} + {licences} facts (a service: one per region; a "
+                   f"licence: one per region and service type in scope); at most {limits.max_profile_facts} are "
+                   f"evaluated (MAX_PROFILE_FACTS): {SMALLER}")
+        problems += [(name, message) for name, count in (("services", services), ("licences", licences)) if count]
+    if problems:
+        raise too_large([ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
+    return services + licences
+
+
+def too_large(errors: list[ErrorItem]) -> ProfileTooLarge:
+    """The detail names the paths and the bounds, as a validation error's does."""
+    return ProfileTooLarge("the profile is too large: " + "; ".join(str(e) for e in errors[:3]), errors)
+
+
+def plan(facts: int, evaluations: int, limits: Limits, path: str, what: str, how: str) -> None:
+    """Refuse up front a request whose evaluations would together take more than MAX_REQUEST_FACTS facts."""
+    total = facts * evaluations if evaluations else facts
+    if total > limits.max_request_facts:
+        message = (f"{what} would evaluate {total:,} facts in all; at most {limits.max_request_facts:,} are evaluated "
+                   f"for one request (MAX_REQUEST_FACTS): {how}")
+        raise RequestTooLarge(f"the request is too large: {path}: {message}", [ErrorItem(path=path, message=message)])
+
+
+def assessment(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
+               where: str = "body", assessment_id: str = "") -> Assessment:
+    """The engine's evaluation within the budget; a profile beyond the firing bound is refused like one beyond
+    the size bounds (the profile's size has been checked: `size`)."""
+    budget.check()
+    try:
+        return compiled.evaluate(profile, assessment_id, horizon_days=horizon_days, budget=budget)
+    except TooManyFirings:
+        raise too_large([ErrorItem(path=where, message=(
+            f"its items and regions make the rules fire more than {budget.max_firings:,} times, the bound on one "
+            f"evaluation (MAX_RULE_FIRINGS): {SMALLER}"))]) from None
+
+
+def evaluate(loaded: Loaded, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
+             where: str = "body") -> Recorded:
+    """Evaluate within the budget, or reuse the answer of an identical evaluation under this rule-set version
+    (evaluation is deterministic)."""
+    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
+    key = (horizon_days, stated)
+    answer = loaded.answers.get(key)
+    if answer is None:
+        answer = make(assessment(loaded.compiled, profile, budget, horizon_days, where))
+        loaded.answers.put(key, answer)
+        EVALUATED.inc()
+    else:
+        REUSED.inc()
+    metrics.HITS.hit(answer)
+    return Recorded(ids.assessment_id(), answer, stated)
+
+
+def cached(loaded: Loaded, profile: Profile, horizon_days: int) -> Recorded | None:
+    """The answer of an identical evaluation, when there is one: no evaluation needed (cheap on any thread)."""
+    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
+    answer = loaded.answers.get((horizon_days, stated))
+    if answer is None:
+        return None
+    REUSED.inc()
+    metrics.HITS.hit(answer)
+    return Recorded(ids.assessment_id(), answer, stated)
+
+
+class Evaluations:
+    """Where evaluations run: a few threads beside the event loop, so the loop keeps answering health checks,
+    metrics and reads while an expensive evaluation runs. durable-rules holds the GIL inside each of its C calls,
+    but a call is short (one firing) and the interpreter hands the GIL to the event loop between them
+    (docs/performance.md has the measurement behind threads rather than processes)."""
+
+    def __init__(self, threads: int):
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evaluation")
+        self.threads = threads
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
