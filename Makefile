@@ -42,6 +42,7 @@ performance: $(STAMP)  ## every figure of docs/performance.md (about 10 minutes;
 	$(BIN)/python bench/activations.py --activations 500
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/contention.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

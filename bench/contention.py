@@ -6,11 +6,13 @@ Starts the service as `make run` ships it (one worker, decision log on, the acce
 `--seconds` each, measures:
 
 1. small profiles alone: every request a profile never seen before (a new business name), `--connections` at once;
-2. the same while `--heavy` clients post heavy valid profiles (bench/profiles.py: 4 services in every province,
-   4 licences over 10 of them, about 0.45 s an evaluation) one after another, each new;
+2. `--heavy` clients posting heavy valid profiles (bench/profiles.py: 4 services in every province, 4 licences
+   over 10 of them, about 0.45 s an evaluation) one after another, each new, and one client posting a batch of
+   10 of them, while GET /healthz is probed every 50 ms: the probes' latency;
+3. small profiles as in 1, beside the heavy clients of 2: requests/s and latency.
 
-and throughout phase 2 probes GET /healthz every 50 ms. Prints small-profile requests/s alone and under load, the
-latency percentiles of the probes and of the heavy requests. The client runs in this process (asyncio and httpx),
+Prints small-profile requests/s alone and beside heavy ones, and the latency percentiles of the probes and of the
+heavy requests. The client runs in this process (asyncio and httpx),
 on the same machine: the figures compare the two phases, not the service with other servers.
 """
 from __future__ import annotations
@@ -75,6 +77,19 @@ async def heavy_clients(url: str, count: int, stop: asyncio.Event) -> list[float
     return latencies
 
 
+async def batch_client(url: str, stop: asyncio.Event) -> list[float]:
+    latencies: list[float] = []
+    counter = iter(range(10**9))
+    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            r = await client.post("/v1/assessments/batch", json={"profiles": [heavy(f"Batch {next(counter)}")
+                                                                             for _ in range(10)]})
+            latencies.append(time.perf_counter() - started)
+            assert r.status_code == 200, r.text[:300]
+    return latencies
+
+
 async def probes(url: str, stop: asyncio.Event) -> list[float]:
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -92,19 +107,24 @@ async def measure(url: str, seconds: float, heavy_count: int, connections: int) 
     alone, alone_lat = await small_clients(url, seconds, connections, stop)
     print(f"small profiles alone: {alone / seconds:,.0f} req/s, p50 {pct(alone_lat, .5) * 1000:.1f} ms, "
           f"p99 {pct(alone_lat, .99) * 1000:.1f} ms")
+    probe_stop = asyncio.Event()
     heavy_task = asyncio.create_task(heavy_clients(url, heavy_count, stop))
-    probe_task = asyncio.create_task(probes(url, stop))
+    batch_task = asyncio.create_task(batch_client(url, stop))
     await asyncio.sleep(1)  # the heavy clients are running
+    probe_task = asyncio.create_task(probes(url, probe_stop))
+    await asyncio.sleep(seconds)
+    probe_stop.set()
+    probe_lat = await probe_task
+    print(f"GET /healthz every 50 ms beside {heavy_count} heavy clients and a batch of 10 heavy profiles: "
+          f"{len(probe_lat)} probes, p50 {pct(probe_lat, .5) * 1000:.1f} ms, p99 {pct(probe_lat, .99) * 1000:.1f} ms, "
+          f"max {max(probe_lat, default=0) * 1000:.1f} ms, over 100 ms: {sum(1 for x in probe_lat if x > 0.1)}")
     loaded, loaded_lat = await small_clients(url, seconds, connections, asyncio.Event())
     stop.set()
-    heavy_lat, probe_lat = await heavy_task, await probe_task
-    print(f"small profiles beside {heavy_count} heavy clients: {loaded / seconds:,.0f} req/s, "
+    heavy_lat, batch_lat = await heavy_task, await batch_task
+    print(f"small profiles beside {heavy_count} heavy clients and the batch: {loaded / seconds:,.0f} req/s, "
           f"p50 {pct(loaded_lat, .5) * 1000:.1f} ms, p99 {pct(loaded_lat, .99) * 1000:.1f} ms")
     print(f"heavy profiles: {len(heavy_lat)} answered, median {statistics.median(heavy_lat) if heavy_lat else 0:.2f} s, "
-          f"max {max(heavy_lat, default=0):.2f} s")
-    print(f"GET /healthz every 50 ms during the heavy load: {len(probe_lat)} probes, "
-          f"p50 {pct(probe_lat, .5) * 1000:.1f} ms, p99 {pct(probe_lat, .99) * 1000:.1f} ms, "
-          f"max {max(probe_lat, default=0) * 1000:.1f} ms, over 100 ms: {sum(1 for x in probe_lat if x > 0.1)}")
+          f"max {max(heavy_lat, default=0):.2f} s; batches of 10: {len(batch_lat)} answered")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service import evaluation
 from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
-from service.engine.questions import MAX_CANDIDATES, MAX_CONDITIONAL, Questions, ask, propose
+from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, NotFound, TooManyFirings
 from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
 from service.profile.model import Profile
@@ -40,18 +40,19 @@ def assess(loaded: Loaded, profile: Profile, limits: Limits, horizon_days: int =
 
 
 def questions(loaded: Loaded, profile: Profile, limits: Limits, limit: int) -> Questions:
-    """What to ask next about a partial profile: it is evaluated once per candidate fact (and twice per fact its
-    findings depend on), so the candidates times its size is bounded up front, and all of them share one budget.
-    Nothing is recorded: no assessment is made."""
-    facts = evaluation.size(profile, limits)
-    proposed = propose(loaded.compiled, profile)
-    candidates = min(len(proposed), MAX_CANDIDATES)
-    evaluation.plan(max(facts, 1), 1 + candidates + 2 * MAX_CONDITIONAL, limits, "body",
-                    f"asking about this profile ({candidates} candidate facts, {facts} facts each)",
-                    "state fewer items or regions, or ask about part of the business at a time")
+    """What to ask next about a partial profile. It is evaluated once as it is, then once per candidate fact and
+    twice per yes/no fact its findings depend on: once the first evaluation shows how many, the request is bounded
+    (MAX_REQUEST_WORK) before the others run, and all of them share one time budget. Nothing is recorded."""
+    work = evaluation.size(profile, limits).work
     budget = limits.budget()
+
+    def plan(evaluations: int) -> None:
+        evaluation.plan(work * (1 + evaluations), limits, "body",
+                        f"asking about this profile ({evaluations} evaluations beside the first, {work:,} units each)",
+                        "state fewer items or regions, or ask about one part of the business at a time")
+
     try:
-        return ask(loaded.compiled, profile, limits.max_list_items, limit, budget, proposed)
+        return ask(loaded.compiled, profile, limits.max_list_items, limit, budget, plan=plan)
     except TooManyFirings:
         raise evaluation.too_large([ErrorItem(path="body", message=(
             f"with one more fact its items and regions make the rules fire more than {budget.max_firings:,} times, "

@@ -4,7 +4,7 @@ Every item is evaluated under the same rule-set version (one lease for the whole
 gets its own assessment id and decision-log record, and is answered with exactly the bytes a single POST
 /v1/assessments would have returned (and GET /v1/assessments/{id} returns later). An item that is not a
 valid profile, or is beyond a bound, gets its own problem (422, error paths prefixed `profiles[<index>].`) at
-once and does not sink the others; the items together are bounded by MAX_REQUEST_FACTS up front; items not
+once and does not sink the others; the items together are bounded by MAX_REQUEST_WORK up front; items not
 evaluated when the time budget runs out get their own 503. The HTTP answer is built in `service/api/batch.py`.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def assess(loaded: Loaded, items: list[Any], limits: Limits,
            horizon_days: int = DEFAULT_HORIZON_DAYS) -> list[Outcome]:
     """Validate, bound and evaluate every item (blocking: run it with `Evaluations.run`)."""
     outcomes: list[Outcome] = []
-    sizes: dict[int, int] = {}
+    work: dict[int, int] = {}
     profiles: dict[int, Profile] = {}
     for index, item in enumerate(items):
         try:
@@ -51,13 +51,12 @@ def assess(loaded: Loaded, items: list[Any], limits: Limits,
             outcomes.append(Outcome(index, problem=_refusal(index, errors)))
             continue
         try:
-            sizes[index] = evaluation.size(profile, limits, f"profiles[{index}].")
+            work[index] = evaluation.size(profile, limits, f"profiles[{index}].").work
         except ProfileTooLarge as exc:
             outcomes.append(Outcome(index, problem=exc))
             continue
         profiles[index] = profile
-    evaluation.plan(sum(sizes.values()), 0, limits, "profiles",
-                    f"these {len(sizes)} profiles ({sum(sizes.values()):,} service and licence facts)",
+    evaluation.plan(sum(work.values()), limits, "profiles", f"these {len(work)} profiles",
                     "send the profiles in several smaller batches")
     budget = limits.budget()
     for index, profile in profiles.items():

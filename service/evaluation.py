@@ -6,8 +6,11 @@ here, under one set of limits read from the settings:
 - MAX_LIST_ITEMS items in any list of a profile, and MAX_PROFILE_FACTS service and licence facts once a profile is
   spread by region and scope: the engine's joins grow much faster than the profile;
 - MAX_RULE_FIRINGS firings in one evaluation (what gets past the size checks is still bounded);
-- MAX_REQUEST_FACTS facts over all the evaluations one request causes (a batch's items, the candidates questions
-  tries), refused up front;
+- MAX_REQUEST_WORK units of work over all the evaluations one request causes (a batch's items, the candidates
+  questions tries), refused up front. A profile's work is its service facts times its licence facts plus both: the
+  engine's joins between services and licences are what make an evaluation expensive (the heavy benchmark profile,
+  124 service and 120 licence facts, is 15,124 units and 0.45 s; the large one, 30 and 10, is 340 units and 3.5 ms;
+  a realistic profile is under 100);
 - EVALUATION_TIMEOUT_MS of wall-clock time for one request's evaluations: past it the engine stops at its next
   firing, the request is answered 503 and nothing is recorded.
 
@@ -18,6 +21,7 @@ metrics and reads are never queued behind an expensive one.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,13 +59,13 @@ class Limits:
     max_list_items: int = 200
     max_profile_facts: int = 250
     max_rule_firings: int = 100_000
-    max_request_facts: int = 50_000
+    max_request_work: int = 200_000
     timeout_ms: int = 10_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         return cls(max_list_items=settings.max_list_items, max_profile_facts=settings.max_profile_facts,
-                   max_rule_firings=settings.max_rule_firings, max_request_facts=settings.max_request_facts,
+                   max_rule_firings=settings.max_rule_firings, max_request_work=settings.max_request_work,
                    timeout_ms=settings.evaluation_timeout_ms)
 
     def budget(self) -> Budget:
@@ -84,18 +88,45 @@ class Recorded:
         return self.answer.body(self.assessment_id)
 
 
-def size(profile: Profile, limits: Limits, prefix: str = "") -> int:
-    """The service and licence facts the profile expands to, once checked against the profile bounds."""
+@dataclass(frozen=True)
+class Size:
+    """What evaluating a profile costs: its service and licence facts once spread by region and scope."""
+
+    services: int
+    licences: int
+
+    @property
+    def facts(self) -> int:
+        return self.services + self.licences
+
+    @property
+    def work(self) -> int:
+        """The engine's joins between services and licences, plus the facts themselves."""
+        return self.services * self.licences + self.facts
+
+
+def measure(profile: Profile) -> Size:
+    """The profile's size, unchecked."""
+    return Size(*expansion(profile))
+
+
+def size(profile: Profile, limits: Limits, prefix: str = "") -> Size:
+    """The profile's size, once checked against the profile bounds (MAX_LIST_ITEMS, MAX_PROFILE_FACTS)."""
     problems = check_list_sizes(profile, limits.max_list_items)
-    services, licences = expansion(profile)
-    if services + licences > limits.max_profile_facts:
-        message = (f"services and licences expand to {services} + {licences} facts (a service: one per region; a "
-                   f"licence: one per region and service type in scope); at most {limits.max_profile_facts} are "
-                   f"evaluated (MAX_PROFILE_FACTS): {SMALLER}")
-        problems += [(name, message) for name, count in (("services", services), ("licences", licences)) if count]
+    found = measure(profile)
+    if found.facts > limits.max_profile_facts:
+        message = (f"services and licences expand to {found.services} + {found.licences} facts (a service: one per "
+                   f"region; a licence: one per region and service type in scope); at most {limits.max_profile_facts} "
+                   f"are evaluated (MAX_PROFILE_FACTS): {SMALLER}")
+        problems += [(name, message) for name, count in (("services", found.services), ("licences", found.licences))
+                     if count]
     if problems:
         raise too_large([ErrorItem(path=f"{prefix}{path}", message=msg) for path, msg in problems])
-    return services + licences
+    return found
+
+
+#: The work of what always goes to the evaluation threads (a batch, questions, a preview).
+EXPENSIVE = 10**9
 
 
 def too_large(errors: list[ErrorItem]) -> ProfileTooLarge:
@@ -103,12 +134,12 @@ def too_large(errors: list[ErrorItem]) -> ProfileTooLarge:
     return ProfileTooLarge("the profile is too large: " + "; ".join(str(e) for e in errors[:3]), errors)
 
 
-def plan(facts: int, evaluations: int, limits: Limits, path: str, what: str, how: str) -> None:
-    """Refuse up front a request whose evaluations would together take more than MAX_REQUEST_FACTS facts."""
-    total = facts * evaluations if evaluations else facts
-    if total > limits.max_request_facts:
-        message = (f"{what} would evaluate {total:,} facts in all; at most {limits.max_request_facts:,} are evaluated "
-                   f"for one request (MAX_REQUEST_FACTS): {how}")
+def plan(work: int, limits: Limits, path: str, what: str, how: str) -> None:
+    """Refuse up front a request whose evaluations would together take more than MAX_REQUEST_WORK."""
+    if work > limits.max_request_work:
+        message = (f"{what} would take {work:,} units of work (each evaluation: its service facts times its licence "
+                   f"facts, plus both); at most {limits.max_request_work:,} are done for one request "
+                   f"(MAX_REQUEST_WORK): {how}")
         raise RequestTooLarge(f"the request is too large: {path}: {message}", [ErrorItem(path=path, message=message)])
 
 
@@ -153,17 +184,33 @@ def cached(loaded: Loaded, profile: Profile, horizon_days: int) -> Recorded | No
     return Recorded(ids.assessment_id(), answer, stated)
 
 
+#: Work up to which a profile is evaluated on the event loop itself: it takes a few milliseconds at most (the large
+#: benchmark profile, 340 units, 3.5 ms), less than handing it to a thread costs, and it is never queued behind
+#: expensive evaluations. More work goes to the evaluation threads.
+INLINE_MAX_WORK = 400
+#: How long a thread holding the GIL may keep it while another waits (CPython's default is 5 ms). The evaluation
+#: threads run Python for every rule firing; at 5 ms the event loop, waiting for the GIL at each step of a request,
+#: answered /healthz in 76 ms (p50) and 293 ms (max) beside four heavy evaluations; at 0.5 ms in 12 ms and 77 ms.
+SWITCH_INTERVAL = 0.0005
+
+
 class Evaluations:
-    """Where evaluations run: a few threads beside the event loop, so the loop keeps answering health checks,
-    metrics and reads while an expensive evaluation runs. durable-rules holds the GIL inside each of its C calls,
-    but a call is short (one firing) and the interpreter hands the GIL to the event loop between them
-    (docs/performance.md has the measurement behind threads rather than processes)."""
+    """Where evaluations run. A cheap one runs on the event loop at once; an expensive one on a few threads beside
+    it, so the loop keeps answering health checks, metrics, reads and cheap evaluations while it runs.
+    durable-rules holds the GIL only inside its short C calls (~0.2 ms at most per firing; 20 ms for the largest
+    assertion measured); the rest is Python, which yields the GIL every SWITCH_INTERVAL (docs/performance.md has the
+    measurements behind threads rather than processes)."""
 
     def __init__(self, threads: int):
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evaluation")
         self.threads = threads
 
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self, work: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)`, whose evaluations take `work` units in all: inline when cheap, else on an
+        evaluation thread."""
+        if work <= INLINE_MAX_WORK:
+            return fn(*args, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 

@@ -39,9 +39,10 @@ class Settings(BaseSettings):
     max_rule_firings: int = Field(
         100_000, ge=1, description="Most rule firings one evaluation may take; a profile beyond it is refused (422). "
         "What passes MAX_PROFILE_FACTS stays well within it.")
-    max_request_facts: int = Field(
-        50_000, ge=1, description="Most service and licence facts all the evaluations of one request may take together "
-        "(the items of a batch; the profile times the candidates questions tries): a request beyond it is refused up "
+    max_request_work: int = Field(
+        200_000, ge=1, description="Most work all the evaluations of one request may take together (the items of a "
+        "batch; the profile times the evaluations questions makes), where one evaluation's work is its service facts "
+        "times its licence facts plus both (about 10 to 30 microseconds a unit): a request beyond it is refused up "
         "front (422) with the bound and how to stay inside it.")
     evaluation_timeout_ms: int = Field(
         10_000, ge=1, le=600_000, description="Wall-clock budget of one request's evaluations: past it the engine stops "

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.errors import EngineFailure
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
 from service.profile import labels, regions
 from service.profile.model import Profile
@@ -50,7 +52,11 @@ def in_window(spec: RuleSpec, day: dt.date) -> bool:
 
 
 class CompiledRuleSet:
-    """A rule set compiled into durable-rules, ready to evaluate; `close()` frees the engine's memory."""
+    """A rule set compiled into durable-rules, ready to evaluate; `close()` frees the engine's memory.
+
+    Each thread that evaluates gets its own copy of the engine's rulesets (about 5 MB and 20 ms each), made the
+    first time it evaluates: a durable-rules ruleset runs one session at a time, and an evaluation on the event loop
+    must never wait for one running on an evaluation thread."""
 
     def __init__(self, ruleset: RuleSet, version: str):
         self.ruleset = ruleset
@@ -58,32 +64,55 @@ class CompiledRuleSet:
         self.digest = ruleset.digest
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
-        self._engines: list[durable.Ruleset] = []
-        try:
-            for i, shard in enumerate(self.shards):
-                self._engines.append(durable.Ruleset(f"rs{i}", shard.definition()))
-        except Exception:
-            self.close()
-            raise
+        self._definitions = [shard.definition() for shard in self.shards]
+        self._local = threading.local()
+        self._engine_sets: list[list[durable.Ruleset]] = []
+        self._engines_lock = threading.Lock()
+        self._closed = False
+        self._engines()  # made now for this thread: a rule set durable-rules refuses fails here
         self.explainer = Explainer(ruleset.derived)
         self.sentences = Sentences(ruleset.derived)
         self._citations: dict[tuple, list[Citation]] = {}
+
+    def _engines(self) -> list[durable.Ruleset]:
+        """This thread's copy of the engine's rulesets."""
+        engines = getattr(self._local, "engines", None)
+        if engines is None:
+            engines = []
+            try:
+                for i, definition in enumerate(self._definitions):
+                    engines.append(durable.Ruleset(f"rs{i}", definition))
+            except Exception:
+                for engine in engines:
+                    engine.close()
+                raise
+            with self._engines_lock:
+                if self._closed:
+                    for engine in engines:
+                        engine.close()
+                    raise EngineFailure("rule set already closed")
+                self._engine_sets.append(engines)
+            self._local.engines = engines
+        return engines
 
     @property
     def rule_count(self) -> int:
         return len(self.ruleset.rules)
 
     def close(self) -> None:
-        for engine in self._engines:
-            engine.close()
-        self._engines = []
+        with self._engines_lock:
+            self._closed = True
+            sets, self._engine_sets = self._engine_sets, []
+        for engines in sets:
+            for engine in engines:
+                engine.close()
 
     # --- matching ------------------------------------------------------------------------------
     def match(self, profile: Profile, as_of: dt.date, budget: Budget = UNBOUNDED_TIME) -> Evaluation:
         evaluation = Evaluation(as_of=as_of)
         facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
-        for shard, engine in zip(self.shards, self._engines):
+        for shard, engine in zip(self.shards, self._engines()):
             extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
             engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation), budget)
         return evaluation

@@ -26,6 +26,7 @@ import copy
 import datetime as dt
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -502,6 +503,19 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
     return out
 
 
+def _yes_no_paths(matches: dict[str, list]) -> list[str]:
+    """The yes/no facts the current findings depend on (each tried both ways), at most MAX_CONDITIONAL."""
+    paths = sorted({fact.path for rule_id in matches for fact in conditional_on(matches[rule_id])})[:MAX_CONDITIONAL]
+    out = []
+    for path in paths:
+        fact_type = _fact_of_path(path)
+        field = path.split("].", 1)[-1] if "[" in path else path.split(".", 1)[1]
+        spec = FACT_TYPES.get(fact_type or "", {}).get(field)
+        if spec is not None and spec.kind == "bool":
+            out.append(path)
+    return out
+
+
 def _fact_of_path(path: str) -> str | None:
     if path.startswith("business."):
         return "business"
@@ -510,19 +524,21 @@ def _fact_of_path(path: str) -> str | None:
 
 
 def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25, budget: Budget = UNBOUNDED_TIME,
-        proposed: list[tuple[Candidate, set[str]]] | None = None) -> Questions:
-    """The questions for a profile, every evaluation within `budget` (`proposed`: the candidates, when the caller
-    has already proposed them to bound the request)."""
+        plan: Callable[[int], None] | None = None) -> Questions:
+    """The questions for a profile, every evaluation within `budget`. After the first evaluation, `plan` is told
+    how many more there will be (and may refuse them)."""
     as_of = profile.effective_as_of()
     profile = profile.model_copy(update={"as_of": as_of})
     base = profile.model_dump(mode="json")
     current = _reporting_matches(compiled, profile, as_of, budget)
     before = set(current)
-    conditional = conditional_questions(compiled, profile, as_of, current, before, max_items, budget)
     # a candidate is worth trying while one rule that proposed it does not apply yet (or only derives facts,
     # which other rules may build on)
-    candidates = [c for c, sources in (propose(compiled, profile) if proposed is None else proposed)
+    candidates = [c for c, sources in propose(compiled, profile)
                   if any(r not in before or compiled.ruleset.rule(r).rule.derive for r in sources)][:MAX_CANDIDATES]
+    if plan is not None:
+        plan(len(candidates) + 2 * len(_yes_no_paths(current)))
+    conditional = conditional_questions(compiled, profile, as_of, current, before, max_items, budget)
     found: list[tuple[Candidate, list[RuleSpec]]] = []
     asked: set[tuple] = set()
     for candidate in candidates:

@@ -59,7 +59,7 @@ def test_no_engine_state_is_left_behind(compiled):
     """durable-rules keeps per-session state until deleted: every session, also a failed one, is deleted."""
     from service.errors import EngineFailure
 
-    engine = compiled._engines[0]
+    engine = compiled._engines()[0]  # this thread's copy
     answer(compiled, LARGE)
     assert engine.last_sid is not None and not engine.has_session(engine.last_sid)
     sids = set()

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
 PROBLEMS = {422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, "
-                             "MAX_RULE_FIRINGS, MAX_REQUEST_FACTS): the problem names each path and the bound"),
+                             "MAX_RULE_FIRINGS, MAX_REQUEST_WORK): the problem names each path and the bound"),
             413: documented("Body larger than the configured limit"),
             503: documented("The evaluation ran past EVALUATION_TIMEOUT_MS and was stopped (nothing recorded), or the "
                             "decision log cannot take the record; see Retry-After")}
@@ -80,10 +80,11 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
     state = request.app.state
     limits: evaluation.Limits = state.limits
     with state.rulesets.lease() as loaded:
-        evaluation.size(profile, limits)
+        work = evaluation.size(profile, limits).work
         recorded = evaluation.cached(loaded, profile, horizon_days)  # an identical profile seen: no evaluation
         if recorded is None:
-            recorded = await state.evaluations.run(evaluation.evaluate, loaded, profile, limits.budget(), horizon_days)
+            recorded = await state.evaluations.run(work, evaluation.evaluate, loaded, profile, limits.budget(),
+                                                   horizon_days)
     if record:
         await assessments.record(state.journal, recorded, asyncio.get_running_loop())
     return versioned(recorded.answer.body_bytes(recorded.assessment_id), recorded.answer.ruleset_version,
@@ -126,7 +127,8 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
                   evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                   horizon_days: int = HORIZON) -> Response:
     with rulesets.lease() as loaded:
-        comparison, sides = await evaluations.run(assessments.compare, loaded, request, limits, horizon_days)
+        work = evaluation.measure(request.baseline).work + evaluation.measure(request.proposed).work
+        comparison, sides = await evaluations.run(work, assessments.compare, loaded, request, limits, horizon_days)
     if record:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(assessments.record(journal, side, loop) for side in sides))
@@ -134,7 +136,7 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
 
 
 @router.post("/batch", response_model=batch_http.BatchResponse, responses={
-    422: documented("Not a list of 1 to 1,000 items, or items beyond MAX_REQUEST_FACTS together (a bad item gets its "
+    422: documented("Not a list of 1 to 1,000 items, or items beyond MAX_REQUEST_WORK together (a bad item gets its "
                     "own 422 inside the answer)"),
     413: documented("Body larger than MAX_BATCH_BYTES")},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
@@ -142,7 +144,8 @@ async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, 
                        evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                        horizon_days: int = HORIZON) -> Response:
     with rulesets.lease() as loaded:
-        outcomes = await evaluations.run(batches.assess, loaded, request.profiles, limits, horizon_days)
+        outcomes = await evaluations.run(evaluation.EXPENSIVE, batches.assess, loaded, request.profiles, limits,
+                                         horizon_days)
         ref = loaded.ref
     if record:
         await batches.record(journal, outcomes)
@@ -155,5 +158,5 @@ async def questions(profile: Profile, rulesets: RuleSetsDep, evaluations: Evalua
                     _: Evaluator, limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
                     ) -> Response:
     with rulesets.lease() as loaded:
-        answer = await evaluations.run(assessments.questions, loaded, profile, limits, limit)
+        answer = await evaluations.run(evaluation.EXPENSIVE, assessments.questions, loaded, profile, limits, limit)
     return versioned(json_bytes(answer), answer.ruleset.version)

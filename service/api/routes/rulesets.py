@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from service import evaluation
 from service.api import bodies
 from service.api.problems import documented
 from service.api.auth import Operator, Reader
@@ -128,7 +129,7 @@ async def activate(version: str, rulesets: RuleSetsDep, principal: Operator) -> 
 async def preview(version: str, rulesets: RuleSetsDep, principal: Operator, evaluations: EvaluationsDep,
                   limits: LimitsDep,
                   limit: int = Query(100, ge=1, le=1000, description="How many of the latest assessments.")) -> dict[str, Any]:
-    return await evaluations.run(rulesets.preview, version, limit, limits)
+    return await evaluations.run(evaluation.EXPENSIVE, rulesets.preview, version, limit, limits)
 
 
 @router.get("/v1/audit", summary="Operator: uploads, activations, rollbacks, reloads and refused attempts, newest first")
