@@ -13,18 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service import evaluation
-from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
+from service.engine.assessment import Assessment, Obligation, RuleSetRef, Upcoming
 from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, NotFound, TooManyFirings
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
+from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
 from service.profile.model import Profile
-from service.rulesets import Loaded
+from service.rulesets import ServedRuleSet
 from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
 
 
-def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:
+def record(journal: DecisionJournal, recorded: Evaluated, loop: Any = None) -> Any:
     """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
     a = recorded.answer
     return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
@@ -33,13 +33,7 @@ def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> An
                           recorded.answer.template, loop)
 
 
-def assess(loaded: Loaded, profile: Profile, limits: Limits, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
-    """One profile, bounded and evaluated (blocking: run it with `Evaluations.run`)."""
-    evaluation.size(profile, limits)
-    return evaluation.evaluate(loaded, profile, limits.budget(), horizon_days)
-
-
-def questions(loaded: Loaded, profile: Profile, limits: Limits, limit: int) -> Questions:
+def questions(loaded: ServedRuleSet, profile: Profile, limits: Limits, limit: int) -> Questions:
     """What to ask next about a partial profile. It is evaluated once as it is, then once per candidate fact and
     twice per yes/no fact its findings depend on: once the first evaluation shows how many, the request is bounded
     (MAX_REQUEST_WORK) before the others run, and all of them share one time budget. Nothing is recorded."""
@@ -98,7 +92,7 @@ class Change(BaseModel):
 class Comparison(BaseModel):
     """What changes between two profiles: the onboarding check for a new business line."""
 
-    ruleset: RulesetRef
+    ruleset: RuleSetRef
     baseline: AssessmentRef
     proposed: AssessmentRef
     added: list[Obligation] = Field(description="Obligations the proposed profile triggers and the baseline does not.")
@@ -115,8 +109,8 @@ def _comparable(o: Obligation) -> dict[str, Any]:
     return o.model_dump(mode="json")
 
 
-def compare(loaded: Loaded, request: ComparisonRequest, limits: Limits,
-            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Recorded]]:
+def compare(loaded: ServedRuleSet, request: ComparisonRequest, limits: Limits,
+            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Evaluated]]:
     """Both sides under one rule-set version and one budget; the caller records both assessments."""
     evaluation.size(request.baseline, limits, "baseline.")
     evaluation.size(request.proposed, limits, "proposed.")

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from service import assessments, evaluation
 from service.errors import ErrorItem, EvaluationTimeout, InvalidProfile, ProfileTooLarge, ServiceError, from_pydantic
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
+from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
 from service.profile.model import Profile
-from service.rulesets import Loaded
+from service.rulesets import ServedRuleSet
 from service.store.journal import DecisionJournal
 
 MAX_BATCH_ITEMS = 1000
@@ -28,7 +28,7 @@ MAX_BATCH_ITEMS = 1000
 @dataclass
 class Outcome:
     index: int
-    recorded: Recorded | None = None
+    recorded: Evaluated | None = None
     problem: ServiceError | None = None
 
 
@@ -37,7 +37,7 @@ def _refusal(index: int, errors: list[ErrorItem]) -> InvalidProfile:
     return InvalidProfile(detail or f"profiles[{index}] is not a valid profile", errors)
 
 
-def assess(loaded: Loaded, items: list[Any], limits: Limits,
+def assess(loaded: ServedRuleSet, items: list[Any], limits: Limits,
            horizon_days: int = DEFAULT_HORIZON_DAYS) -> list[Outcome]:
     """Validate, bound and evaluate every item (blocking: run it with `Evaluations.run`)."""
     outcomes: list[Outcome] = []

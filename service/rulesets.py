@@ -20,7 +20,7 @@ from pathlib import Path
 from service.answers import AnswerCache
 from service import metrics
 from service.engine.checks import prepare
-from service.engine.assessment import RulesetRef
+from service.engine.assessment import RuleSetRef
 from service.engine.evaluate import CompiledRuleSet
 from service import evaluation
 from service.errors import (ErrorItem, EvaluationTimeout, InvalidRuleSet, NotFound, PayloadTooLarge, ProfileTooLarge,
@@ -49,7 +49,7 @@ def settle_heap() -> None:
 
 
 @dataclass
-class Loaded:
+class ServedRuleSet:
     """A compiled rule set and what an operator needs to know about it."""
 
     compiled: CompiledRuleSet
@@ -67,8 +67,8 @@ class Loaded:
         return self.compiled.rule_count
 
     @property
-    def ref(self) -> RulesetRef:
-        return RulesetRef(version=self.version, digest=self.digest)
+    def ref(self) -> RuleSetRef:
+        return RuleSetRef(version=self.version, digest=self.digest)
 
 
 @dataclass
@@ -85,18 +85,18 @@ class RuleSets:
     def __init__(self, db: Database, rules_dir: Path):
         self.db = db
         self.rules_dir = rules_dir
-        self._current: Loaded | None = None
+        self._current: ServedRuleSet | None = None
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
         self.health = Health()
 
     # --- serving -------------------------------------------------------------------------------
     @property
-    def current(self) -> Loaded | None:
+    def current(self) -> ServedRuleSet | None:
         return self._current
 
     @contextmanager
-    def lease(self) -> Iterator[Loaded]:
+    def lease(self) -> Iterator[ServedRuleSet]:
         """The active compiled rule set, kept alive (and unchanged) for the duration of the block."""
         with self._lock:
             loaded = self._current
@@ -112,7 +112,7 @@ class RuleSets:
             if release:
                 loaded.compiled.close()
 
-    def _install(self, loaded: Loaded) -> None:
+    def _install(self, loaded: ServedRuleSet) -> None:
         with self._lock:
             old, self._current = self._current, loaded
             release = old is not None and old is not loaded and old.leases == 0
@@ -157,7 +157,7 @@ class RuleSets:
                   to_version=row.version, digest=row.digest, detail={"rules": report["rules"]})
         return row, created
 
-    def activate(self, version: str, actor: str, reason: str | None = None) -> Loaded:
+    def activate(self, version: str, actor: str, reason: str | None = None) -> ServedRuleSet:
         """Make `version` active in the database, and serve it here at once.
 
         Activating a version that was active before is a rollback, and is audited as one."""
@@ -241,7 +241,7 @@ class RuleSets:
             "items": items,
         }
 
-    def _load(self, row: RuleSetVersion, activated_by: str) -> Loaded:
+    def _load(self, row: RuleSetVersion, activated_by: str) -> ServedRuleSet:
         """Compile a stored version (already validated when stored; its examples are not re-run)."""
         files = RuleFiles(json.loads(row.files))
         try:
@@ -251,7 +251,7 @@ class RuleSets:
         except Exception as exc:  # noqa: BLE001 - reported to the operator, the current version stays
             raise InvalidRuleSet(f"version {row.version} cannot be compiled here",
                                  [ErrorItem(path="", message=str(exc)[:300])]) from exc
-        return Loaded(compiled=compiled, version=row.version, digest=row.digest,
+        return ServedRuleSet(compiled=compiled, version=row.version, digest=row.digest,
                       loaded_at=dt.datetime.now(dt.UTC), activated_by=activated_by, activated_at=None)
 
     # --- following the database ----------------------------------------------------------------
@@ -295,14 +295,14 @@ class RuleSets:
         self.health.started = True
         self.health.database_error = None
 
-    def serve_local(self, reason: str) -> Loaded:
+    def serve_local(self, reason: str) -> ServedRuleSet:
         """The database is down at start-up: serve RULES_DIR (checked in full) until it answers.
 
         The version label says the rule set is not stored yet (`local-` and its digest); answers and
         decision-log records name it, and the follower stores and activates the files once it can."""
         files = from_directory(self.rules_dir)
         compiled, _ = prepare(files, f"local-{files.digest.removeprefix('sha256:')[:12]}")
-        loaded = Loaded(compiled=compiled, version=compiled.version, digest=files.digest,
+        loaded = ServedRuleSet(compiled=compiled, version=compiled.version, digest=files.digest,
                         loaded_at=dt.datetime.now(dt.UTC), activated_by="startup (database unreachable)",
                         activated_at=None)
         self._install(loaded)
@@ -325,7 +325,7 @@ class RuleSets:
             self.activate(row.version, actor=actor, reason="startup")
         return row.version
 
-    def reload(self, actor: str) -> Loaded:
+    def reload(self, actor: str) -> ServedRuleSet:
         """Operator: load RULES_DIR from disk as a new version and activate it."""
         files = from_directory(self.rules_dir)
         row, _ = self.store(files, actor=actor, action="reload")

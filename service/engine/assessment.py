@@ -7,16 +7,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Answer(BaseModel):
+class AnswerModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Source(Answer):
+class Source(AnswerModel):
     document: str = Field(description="The source document the quote stands in.")
     quote: str = Field(description="The passage, word for word.")
 
 
-class Citation(Answer):
+class Citation(AnswerModel):
     instrument_id: str
     title: str
     issuer: str
@@ -37,14 +37,14 @@ class Citation(Answer):
     source: Source
 
 
-class ConditionalFact(Answer):
+class ConditionalFact(AnswerModel):
     """A fact the profile does not state on which the finding depends."""
 
     path: str = Field(description="Where the fact goes in the profile, e.g. licences[0].assured_corresponding_permit.")
     statement: str = Field(description="What the finding depends on, as a question a person can answer.")
 
 
-class Interpretation(Answer):
+class Interpretation(AnswerModel):
     """Where the source is ambiguous or its translation defective: the reading the rule takes."""
 
     reading: str
@@ -52,7 +52,7 @@ class Interpretation(Answer):
     why: str
 
 
-class Obligation(Answer):
+class Obligation(AnswerModel):
     """One finding: what the law asks of this business, why it applies, and where the law says so."""
 
     rule_id: str
@@ -85,23 +85,23 @@ class Obligation(Answer):
         "What a reader must know to weigh the finding, e.g. that the date its instrument took effect is not established."))
 
 
-class DerivedFact(Answer):
+class DerivedFact(AnswerModel):
     fact: str
     values: dict[str, Any] = Field(default_factory=dict)
     from_rules: list[str]
 
 
-class RulesetRef(Answer):
+class RuleSetRef(AnswerModel):
     version: str
     digest: str
 
 
-class Warning(Answer):
+class ProfileWarning(AnswerModel):
     path: str
     message: str
 
 
-class Upcoming(Answer):
+class Upcoming(AnswerModel):
     """A duty whose conditions hold but which applies only after as_of (within the horizon)."""
 
     starts: dt.date = Field(description="The day the rule starts to apply (its applies_from).")
@@ -109,7 +109,7 @@ class Upcoming(Answer):
     obligation: Obligation = Field(description="The finding as it will read on the day it starts.")
 
 
-class Deadline(Answer):
+class Deadline(AnswerModel):
     """A deadline that falls between as_of and the end of the horizon."""
 
     date: dt.date
@@ -121,9 +121,9 @@ class Deadline(Answer):
     listed_in: str = Field(description="obligations: the duty applies on as_of; upcoming: it starts within the horizon.")
 
 
-class Assessment(Answer):
+class Assessment(AnswerModel):
     assessment_id: str
-    ruleset: RulesetRef
+    ruleset: RuleSetRef
     as_of: dt.date
     horizon_days: int = Field(0, description="How far past as_of `upcoming` and `deadlines` look, in days.")
     obligations: list[Obligation]
@@ -132,4 +132,4 @@ class Assessment(Answer):
         "Duties whose conditions hold on as_of but which start to apply within the horizon, soonest first."))
     deadlines: list[Deadline] = Field(default_factory=list, description=(
         "Deadlines of the obligations and upcoming duties that fall within the horizon, soonest first."))
-    warnings: list[Warning] = Field(default_factory=list)
+    warnings: list[ProfileWarning] = Field(default_factory=list)

@@ -48,7 +48,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-class Ruleset:
+class DurableRuleset:
     """One compiled durable-rules ruleset. Sessions on it are serialised by a lock."""
 
     def __init__(self, label: str, definition: dict[str, Any]):

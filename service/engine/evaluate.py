@@ -23,7 +23,7 @@ from service.rulebase.ruleset import RuleSet, RuleSpec
 from . import durable
 from .budget import UNBOUNDED_TIME, Budget
 from .assessment import (Assessment, Citation, ConditionalFact, Deadline, DerivedFact, Interpretation, Obligation,
-                         RulesetRef, Source, Upcoming, Warning)
+                         RuleSetRef, Source, Upcoming, ProfileWarning)
 from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
 from .explain import Explainer, lookup
 from .sentences import Sentences
@@ -66,7 +66,7 @@ class CompiledRuleSet:
         self.copies = copies_needed(self.shards)
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
-        self._engine_sets: list[list[durable.Ruleset]] = []
+        self._engine_sets: list[list[durable.DurableRuleset]] = []
         self._engines_lock = threading.Lock()
         self._closed = False
         self._engines()  # made now for this thread: a rule set durable-rules refuses fails here
@@ -74,14 +74,14 @@ class CompiledRuleSet:
         self.sentences = Sentences(ruleset.derived)
         self._citations: dict[tuple, list[Citation]] = {}
 
-    def _engines(self) -> list[durable.Ruleset]:
+    def _engines(self) -> list[durable.DurableRuleset]:
         """This thread's copy of the engine's rulesets."""
         engines = getattr(self._local, "engines", None)
         if engines is None:
             engines = []
             try:
                 for i, definition in enumerate(self._definitions):
-                    engines.append(durable.Ruleset(f"rs{i}", definition))
+                    engines.append(durable.DurableRuleset(f"rs{i}", definition))
             except Exception:
                 for engine in engines:
                     engine.close()
@@ -189,14 +189,14 @@ class CompiledRuleSet:
             DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
             for _, d in sorted(evaluation.derived.items(), key=lambda kv: (kv[0][0], json.dumps(kv[1].values, sort_keys=True)))
         ]
-        warnings = [Warning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
+        warnings = [ProfileWarning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
                     for path, name in profile.unused_attributes()]
-        warnings += [Warning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside mainland "
+        warnings += [ProfileWarning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside mainland "
                                              "China, which the rule base covers: it is not assessed")
                      for path, code in profile.outside_mainland()]
         return Assessment.model_construct(
             assessment_id=assessment_id,
-            ruleset=RulesetRef.model_construct(version=self.version, digest=self.digest),
+            ruleset=RuleSetRef.model_construct(version=self.version, digest=self.digest),
             as_of=as_of,
             horizon_days=horizon_days,
             obligations=obligations,

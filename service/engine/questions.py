@@ -38,7 +38,7 @@ from service.rulebase.conditions import Pattern, Test, Var
 from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
 from service.rulebase.ruleset import RuleSpec
 
-from .assessment import Citation, RulesetRef
+from .assessment import Citation, RuleSetRef
 from .budget import UNBOUNDED_TIME, Budget
 from .evaluate import CompiledRuleSet, conditional_on, in_window
 
@@ -161,7 +161,7 @@ class ConditionalQuestion(BaseModel):
 class Questions(BaseModel):
     """Facts not yet given that would make further rules apply, grouped and ranked. Not recorded."""
 
-    ruleset: RulesetRef
+    ruleset: RuleSetRef
     as_of: dt.date
     considered: int = Field(description="Candidate facts proposed by the rules' conditions and tried.")
     found: int = Field(description="Candidates that open at least one rule.")
@@ -583,7 +583,7 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
         assert spec is not None and spec.rule.kind is not None
         rules[rule_id] = RuleCitations(kind=spec.rule.kind.value, severity=spec.rule.severity.value,
                                        title=spec.rule.title, citations=compiled.citations(spec, as_of))
-    return Questions(ruleset=RulesetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
+    return Questions(ruleset=RuleSetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
                      considered=len(candidates), found=len(found), shown=len(keep), groups=groups, rules=rules,
                      conditional=conditional)
 

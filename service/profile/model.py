@@ -218,11 +218,11 @@ class Trade(StrEnum):
     procurement = "procurement"
 
 
-class Strict(BaseModel):
+class ProfileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
 
-class Business(Strict):
+class Business(ProfileModel):
     name: Text | None = Field(None, max_length=300)
     registered_region: Region | None = None
     foreign_invested: Flag | None = None
@@ -232,7 +232,7 @@ class Business(Strict):
     sectors: list[Sector] = Field(default_factory=list, max_length=12)
 
 
-class Licence(Strict):
+class Licence(ProfileModel):
     type: LicenceType
     regions: list[Region] = Field(default_factory=list, max_length=40)
     granted: Date | None = None
@@ -325,14 +325,14 @@ class ServiceAttributes(BaseModel):
         return self
 
 
-class Service(Strict):
+class Service(ProfileModel):
     type: ServiceType
     regions: list[Region] = Field(default_factory=list, max_length=40)
     since: Date | None = None
     attributes: ServiceAttributes = Field(default_factory=ServiceAttributes)
 
 
-class NetworkResource(Strict):
+class NetworkResource(ProfileModel):
     kind: NetworkResourceKind
     provider_licensed: Flag | None = Field(None, description="The provider of the resource holds the corresponding permit.")
     recorded: Flag | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
@@ -340,7 +340,7 @@ class NetworkResource(Strict):
     provided_to_unlicensed: Flag | None = Field(None, description="Provided to parties without the corresponding permit.")
 
 
-class DataHolding(Strict):
+class DataHolding(ProfileModel):
     category: DataCategory
     subjects: list[Term] = Field(
         default_factory=list, max_length=10,
@@ -352,7 +352,7 @@ class DataHolding(Strict):
     purpose: Term | None = Field(None, description="What the data is used for, e.g. epidemic_prevention, marketing.")
 
 
-class CrossBorder(Strict):
+class CrossBorder(ProfileModel):
     kind: CrossBorderKind
     data_category: DataCategory | None = None
     destination: Country | None = None
@@ -362,7 +362,7 @@ class CrossBorder(Strict):
     )
 
 
-class Product(Strict):
+class Product(ProfileModel):
     kind: ProductKind
     trade: Trade | None = None
     on_control_list: Flag | None = Field(None, description="Listed on the import licence list or export control list.")
@@ -376,7 +376,7 @@ def _null_allowed(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [inner, {"type": "null"}]
 
 
-class Profile(Strict):
+class Profile(ProfileModel):
     as_of: Date | None = Field(None, description="The date the law is applied at (default: today).")
     business: Business = Field(default_factory=Business)
     licences: list[Licence] = Field(default_factory=list, json_schema_extra=_null_allowed)

@@ -71,14 +71,14 @@ class RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Citation(RuleModel):
+class RuleCitation(RuleModel):
     instrument_id: str = Field(description="An id of the instrument catalogue (rules/instruments.yaml).")
     provision: str | None = Field(None, max_length=80, description="Article, section or item, as the source numbers it.")
     document: str = Field(description="The source document (a file in rules/sources/) the quote stands in.")
     quote: str = Field(min_length=20, max_length=4000, description="The passage, word for word.")
 
 
-class Interpretation(RuleModel):
+class RuleInterpretation(RuleModel):
     """Where the text is ambiguous or the translation defective: the reading the rule takes, and why."""
 
     reading: str = Field(min_length=10, max_length=2000, description="The reading the rule takes.")
@@ -115,10 +115,10 @@ class Rule(RuleModel):
         None, max_length=600,
         description="One or two plain sentences with {placeholders} filled from the matched facts.",
     )
-    citations: list[Citation] = Field(default_factory=list, max_length=12, description=(
+    citations: list[RuleCitation] = Field(default_factory=list, max_length=12, description=(
         "The passages the rule comes from. The first is the instrument the finding rests on: its legal force "
         "decides what the rule may report, and its date of entry into force when the rule starts to apply."))
-    interpretation: Interpretation | str | None = Field(None, description=(
+    interpretation: RuleInterpretation | str | None = Field(None, description=(
         "The reading taken where the text is ambiguous or the translation defective, the alternative, and why; or "
         "the name of one of the file's `interpretations`, when several rules rely on the same reading."))
     examples: Examples
@@ -160,7 +160,7 @@ class Rule(RuleModel):
 
 class RuleFile(RuleModel):
     instrument: str | None = Field(None, description="The instrument the file's rules derive from.")
-    interpretations: dict[str, Interpretation] = Field(default_factory=dict, description=(
+    interpretations: dict[str, RuleInterpretation] = Field(default_factory=dict, description=(
         "Readings several rules of the file rely on, by name (a rule's `interpretation` names one)."))
     rules: list[Rule] = Field(default_factory=list)
     examples: dict[str, dict[str, Any]] = Field(

@@ -5,7 +5,7 @@ import csv
 import datetime as dt
 import io
 
-from service.engine.assessment import Assessment, Citation, Deadline, Obligation, RulesetRef, Source, Upcoming
+from service.engine.assessment import Assessment, Citation, Deadline, Obligation, RuleSetRef, Source, Upcoming
 from service.exports import report, table
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
@@ -18,7 +18,7 @@ def hostile_assessment() -> Assessment:
     finding = Obligation(rule_id="t.rule", kind="violation", title=f"=HYPERLINK(\"http://x\") {HOSTILE}",
                          summary="-1+1", severity="high", citations=[citation], because=["@SUM(A1)", HOSTILE],
                          explanation=f"You {HOSTILE}.", deadline=dt.date(2017, 3, 31))
-    return Assessment(assessment_id="01TEST", ruleset=RulesetRef(version="v<1>", digest="sha256:x"),
+    return Assessment(assessment_id="01TEST", ruleset=RuleSetRef(version="v<1>", digest="sha256:x"),
                       as_of=dt.date(2017, 1, 1), horizon_days=365, obligations=[finding], derived_facts=[],
                       upcoming=[Upcoming(starts=dt.date(2017, 4, 1), days_until=90, obligation=finding)],
                       deadlines=[Deadline(date=dt.date(2017, 3, 31), days_left=89, rule_id="t.rule", kind="violation",
