@@ -12,13 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import evaluation
+from service import changes, evaluation
 from service.engine.assessment import Assessment, Obligation, RuleSetRef, Upcoming
 from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, NotFound, TooManyFirings
 from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
 from service.profile.model import Profile
-from service.rulesets import ServedRuleSet
+from service.serving import ServedRuleSet
 from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
@@ -120,23 +120,17 @@ def compare(loaded: ServedRuleSet, request: ComparisonRequest, limits: Limits,
     baseline, proposed = base.answer.for_id(base.assessment_id), prop.answer.for_id(prop.assessment_id)
     before = {o.rule_id: o for o in baseline.obligations}
     after = {o.rule_id: o for o in proposed.obligations}
-    upcoming_before = {u.obligation.rule_id for u in baseline.upcoming}
-    upcoming_after = {u.obligation.rule_id for u in proposed.upcoming}
-    changed, unchanged = [], []
-    for o in proposed.obligations:
-        if o.rule_id in before:
-            if _comparable(before[o.rule_id]) == _comparable(o):
-                unchanged.append(o)
-            else:
-                changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
+    findings = changes.between(before, after, lambda a, b: _comparable(a) == _comparable(b))
+    upcoming = changes.between({u.obligation.rule_id: u for u in baseline.upcoming},
+                               {u.obligation.rule_id: u for u in proposed.upcoming})
     return (Comparison(
         ruleset=proposed.ruleset,
         baseline=AssessmentRef(assessment_id=base.assessment_id, as_of=baseline.as_of),
         proposed=AssessmentRef(assessment_id=prop.assessment_id, as_of=proposed.as_of),
-        added=[o for o in proposed.obligations if o.rule_id not in before],
-        removed=[o for o in baseline.obligations if o.rule_id not in after],
-        changed=changed,
-        unchanged=unchanged,
-        upcoming_added=[u for u in proposed.upcoming if u.obligation.rule_id not in upcoming_before],
-        upcoming_removed=[u for u in baseline.upcoming if u.obligation.rule_id not in upcoming_after],
+        added=[after[r] for r in findings.added],
+        removed=[before[r] for r in findings.removed],
+        changed=[Change(rule_id=r, baseline=before[r], proposed=after[r]) for r in findings.changed],
+        unchanged=[after[r] for r in findings.unchanged],
+        upcoming_added=[u for u in proposed.upcoming if u.obligation.rule_id in set(upcoming.added)],
+        upcoming_removed=[u for u in baseline.upcoming if u.obligation.rule_id in set(upcoming.removed)],
     ), [base, prop])

@@ -19,7 +19,7 @@ from service import assessments, evaluation
 from service.errors import ErrorItem, EvaluationTimeout, InvalidProfile, ProfileTooLarge, ServiceError, from_pydantic
 from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
 from service.profile.model import Profile
-from service.rulesets import ServedRuleSet
+from service.serving import ServedRuleSet
 from service.store.journal import DecisionJournal
 
 MAX_BATCH_ITEMS = 1000

@@ -39,10 +39,11 @@ def serve(
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, PayloadTooLarge
     from service.rulebase.loading import from_directory
-    from service.rulesets import RuleSets
+    from service.activation import Activation
+    from service.serving import Serving
     from service.settings import get_settings
-    from service.store import rulesets as store
     from service.store.db import Database
+    from service.versions import Versions
 
     settings = get_settings()
     settings.ensure_data_dir()
@@ -55,11 +56,10 @@ def serve(
 
     db = Database(settings.database_url)
     try:
-        db.migrate()
-        if settings.ruleset_on_start == "disk" or store.active(db) is None:
-            rulesets = RuleSets(db, settings.rules_dir)
-            version = rulesets.sync_rules_dir(actor="startup")
-            rulesets.close()
+        # the application's own start-up, up to serving: migrate, and make RULES_DIR active when it should be
+        activation = Activation(db, settings.rules_dir, Serving(), Versions(db))
+        version = activation.prepare(settings.ruleset_on_start)
+        if activation.synced:
             log.info("rule set %s from %s is active", version, settings.rules_dir)
         # the workers serve what the database says is active; the parent has just made it so
         os.environ["RULESET_ON_START"] = "database"

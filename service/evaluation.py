@@ -38,7 +38,7 @@ from service.settings import Settings
 if TYPE_CHECKING:
     from service.engine.assessment import Assessment
     from service.engine.evaluate import CompiledRuleSet
-    from service.rulesets import ServedRuleSet
+    from service.serving import ServedRuleSet
 
 EVALUATED = metrics.EVALUATIONS.labels("evaluated")
 REUSED = metrics.EVALUATIONS.labels("reused")

@@ -19,7 +19,9 @@ from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
 from service.profile.model import Profile
 from service.propagation import Follower
-from service.rulesets import RuleSets
+from service.activation import Activation
+from service.serving import Serving
+from service.versions import Versions
 from service.settings import Settings, get_settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
@@ -35,17 +37,18 @@ trigger, each citing the instrument and the passage it comes from.
 """
 
 
-def start_rulesets(settings: Settings, db: Database) -> RuleSets:
+def start_serving(settings: Settings, db: Database) -> tuple[Serving, Versions, Activation]:
     """Serve the active rule set. With the database down, serve RULES_DIR (checked in full) until it answers:
     the service starts, /readyz says why, and evaluation answers. Broken rule files stop start-up."""
-    rulesets = RuleSets(db, settings.rules_dir)
+    serving, versions = Serving(), Versions(db)
+    activation = Activation(db, settings.rules_dir, serving, versions)
     try:
-        rulesets.start(settings.ruleset_on_start)
+        activation.start(settings.ruleset_on_start)
     except (SQLAlchemyError, OSError) as exc:
         reason = f"database unreachable at start-up ({type(exc).__name__})"
         log.error("%s; serving %s until it answers", reason, settings.rules_dir)
-        rulesets.serve_local(reason)
-    return rulesets
+        activation.serve_local(reason)
+    return serving, versions, activation
 
 
 def startup(app: FastAPI) -> None:
@@ -53,10 +56,10 @@ def startup(app: FastAPI) -> None:
     settings.ensure_data_dir()
     db = Database(settings.database_url)
     app.state.db = db
-    app.state.rulesets = start_rulesets(settings, db)
+    app.state.serving, app.state.versions, app.state.activation = start_serving(settings, db)
     app.state.journal = DecisionJournal(db, settings.journal_dir(), max_pending=settings.decision_buffer_max)
     app.state.journal.start()
-    app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds, settings.ruleset_on_start)
+    app.state.follower = Follower(app.state.activation, settings.ruleset_poll_seconds, settings.ruleset_on_start)
     app.state.follower.start()
     app.state.ticker = metrics.Ticker(lambda: sample(app))
     app.state.ticker.start()
@@ -65,7 +68,7 @@ def startup(app: FastAPI) -> None:
 
 def sample(app: FastAPI) -> None:
     """The gauges only this process knows: its decision-log queue and whether it reaches the database."""
-    journal, health = app.state.journal, app.state.rulesets.health
+    journal, health = app.state.journal, app.state.serving.health
     metrics.QUEUE.set(journal.pending)
     metrics.FLUSH_ERRORS.set(journal.flush_errors)
     metrics.WRITE_ERRORS.set(journal.write_errors)
@@ -79,7 +82,7 @@ def shutdown(app: FastAPI) -> None:
     app.state.journal.stop()
     app.state.ticker.stop()
     app.state.follower.stop()
-    app.state.rulesets.close()
+    app.state.serving.close()
     app.state.db.dispose()
 
 

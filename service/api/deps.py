@@ -6,7 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.evaluation import Evaluations, Limits
-from service.rulesets import RuleSets
+from service.activation import Activation
+from service.serving import Serving
+from service.versions import Versions
 from service.settings import Settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
@@ -20,8 +22,16 @@ async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-async def get_rulesets(request: Request) -> RuleSets:
-    return request.app.state.rulesets
+async def get_serving(request: Request) -> Serving:
+    return request.app.state.serving
+
+
+async def get_versions(request: Request) -> Versions:
+    return request.app.state.versions
+
+
+async def get_activation(request: Request) -> Activation:
+    return request.app.state.activation
 
 
 async def get_journal(request: Request) -> DecisionJournal:
@@ -38,7 +48,9 @@ async def get_limits(request: Request) -> Limits:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-RuleSetsDep = Annotated[RuleSets, Depends(get_rulesets)]
+ServingDep = Annotated[Serving, Depends(get_serving)]
+VersionsDep = Annotated[Versions, Depends(get_versions)]
+ActivationDep = Annotated[Activation, Depends(get_activation)]
 JournalDep = Annotated[DecisionJournal, Depends(get_journal)]
 EvaluationsDep = Annotated[Evaluations, Depends(get_evaluations)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]

@@ -180,7 +180,7 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
     @app.exception_handler(ProgrammingError)
     async def _database_not_ready(request: Request, exc: ProgrammingError) -> JSONResponse:
         """Between the database coming back and the follower migrating it, its tables may not exist yet."""
-        if request.app.state.rulesets.health.started:
+        if request.app.state.serving.health.started:
             raise exc
         return problem(503, "Service unavailable", "the service is finishing its start-up now that the database "
                        "answers; retry shortly", headers={"Retry-After": "2"})

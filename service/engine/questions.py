@@ -25,13 +25,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from service.profile import labels, regions
+from service.profile import labels, regions, wording
 from service.profile.facts import FACT_TYPES
 from service.profile.model import Profile, check_list_sizes
 from service.rulebase.conditions import Pattern, Test, Var
@@ -40,6 +40,7 @@ from service.rulebase.ruleset import RuleSpec
 
 from .assessment import Citation, RuleSetRef
 from .budget import UNBOUNDED_TIME, Budget
+from .compiler import Match
 from .evaluate import CompiledRuleSet, conditional_on, in_window
 
 MAX_CANDIDATES = 400
@@ -47,64 +48,14 @@ MAX_CANDIDATES = 400
 MAX_CONDITIONAL = 50
 SEVERITY_WEIGHT = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 
+#: The field that says what an item of a profile list is.
+_IDENTITY = {"service": "type", "licence": "type", "data": "category", "cross_border": "kind", "product": "kind",
+             "network_resource": "kind"}
 #: Profile lists, the fact each holds, and the field that says what an item is.
-LISTS = {"service": ("services", "type"), "licence": ("licences", "type"), "data": ("data", "category"),
-         "cross_border": ("cross_border", "kind"), "product": ("products", "kind"),
-         "network_resource": ("network_resources", "kind")}
+LISTS = {fact: (labels.FACT_LISTS[fact], identity) for fact, identity in _IDENTITY.items()}
 LISTS_BY_NAME = {name: identity for name, identity in LISTS.values()}
 #: What, besides the identity, says what a new item is: a cross-border flow's data, a product's trade.
 ITEM_IDENTITY = {"cross_border": ("data_category",), "products": ("trade",)}
-BUSINESS_FLAGS = {
-    "foreign_invested": ("The business is foreign-invested.", "The business is not foreign-invested."),
-    "cii_operator": ("The business operates critical information infrastructure (CII).",
-                     "The business does not operate critical information infrastructure."),
-    "negative_credit_record": ("The business has a negative credit record.",
-                               "The business has no negative credit record."),
-    "serious_data_incident_last_12_months": ("The business had a serious data security incident in the last 12 months.",
-                                             "The business had no serious data security incident in the last 12 months."),
-}
-#: How an item's yes/no field reads: (when true, when false).
-FLAG_PHRASES = {
-    "targets_minors": ("is aimed at minors", "is not aimed at minors"),
-    "third_party_sdks": ("embeds third-party SDKs or plug-ins", "embeds no third-party SDKs or plug-ins"),
-    "deep_learning_or_vr_content": ("offers content made with deep learning or virtual reality",
-                                    "offers no content made with deep learning or virtual reality"),
-    "profiling_with_legal_effect": ("profiles users with legal effects on them", "profiles users without legal effects"),
-    "self_built_telecom_equipment": ("uses telecom equipment the business built itself",
-                                     "uses no self-built telecom equipment"),
-    "apply_for_certification": ("is applying for app security certification", "is not applying for certification"),
-    "institutional_user": ("is used by the business as an educational institution",
-                           "is provided by the business (not only used as an institution)"),
-    "live_shows": ("broadcasts live shows", "broadcasts no live shows"),
-    "filed": ("has been filed", "has not been filed"),
-    "certification_under_revocation": ("has a similar certification in its revocation period",
-                                       "has no certification in a revocation period"),
-    "provider_licensed": ("comes from a provider holding the permit", "comes from a provider without the permit"),
-    "recorded": ("is fully recorded in MIIT's system", "is not fully recorded in MIIT's system"),
-    "sublet_for_idc_isp": ("is sublet to other enterprises for their IDC or ISP services", "is not sublet"),
-    "provided_to_unlicensed": ("is provided to parties without the corresponding permit",
-                               "is not provided to parties without a permit"),
-    "approved": ("is approved by the telecom authorities", "is not approved by the telecom authorities"),
-    "on_control_list": ("are on the import licence or export control list", "are not on a control list"),
-    "concerns_public_interest": ("concern state security or public interests", "do not concern state security"),
-    "assured_corresponding_permit": (
-        "was covered by written assurance to the issuing authority, by 31 March 2017, that the holder would meet the "
-        "requirements of the permit for its cloud computing or CDN business",
-        "was not covered by written assurance, by 31 March 2017, about the permit for its cloud computing or CDN "
-        "business"),
-    "assured_entry_requirements": (
-        "was covered by written assurance, by 31 March 2017, that the holder would meet the 2012 Notification's "
-        "requirements", "was not covered by written assurance, by 31 March 2017, about the 2012 Notification's requirements"),
-    "entry_requirements_met": (
-        "meets the 2012 Notification's requirements (systems created, reviews and tests passed, docking completed)",
-        "does not yet meet the 2012 Notification's requirements (systems, reviews and tests, docking)"),
-}
-TRADE_PHRASES = {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
-                 "procurement": "are procured (as a CII operator)"}
-GROUP_TITLES = {"business": "About the business", "services": "Services the business may offer",
-                "licences": "Licences the business may hold", "data": "Data the business may hold",
-                "cross_border": "Cross-border connections and transfers", "products": "Products the business may trade",
-                "network_resources": "Network resources the business may use"}
 
 
 # --- the answer --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from .db import Database
 from .tables import Activation, RuleSetVersion, actor_name, utcnow
@@ -32,7 +32,7 @@ def storable(text: str, length: int) -> bool:
 
 def versions(db: Database) -> list[RuleSetVersion]:
     with db.session() as session:
-        return list(session.exec(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())))
+        return list(session.exec(select(RuleSetVersion).order_by(col(RuleSetVersion.id).desc())))
 
 
 def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, report: dict[str, Any],
@@ -45,7 +45,7 @@ def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, 
         day = utcnow().strftime("%Y.%m.%d")
         with db.session() as session:
             count = session.exec(select(func.count()).select_from(RuleSetVersion)
-                                 .where(RuleSetVersion.version.like(f"{day}-%"))).one()
+                                 .where(col(RuleSetVersion.version).like(f"{day}-%"))).one()
             row = RuleSetVersion(version=f"{day}-{count + 1}", digest=digest, files=json.dumps(files, sort_keys=True),
                                  rule_count=rule_count, report=json.dumps(report), created_by=actor_name(actor))
             session.add(row)
@@ -59,14 +59,14 @@ def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, 
 
 def active(db: Database) -> Activation | None:
     with db.session() as session:
-        return session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
+        return session.exec(select(Activation).order_by(col(Activation.id).desc()).limit(1)).first()
 
 
 def last_from_disk(db: Database) -> Activation | None:
     """The newest activation of RULES_DIR (at start-up or by reload)."""
     with db.session() as session:
-        return session.exec(select(Activation).where(Activation.reason.in_(("startup", "reload")))
-                            .order_by(Activation.id.desc()).limit(1)).first()
+        return session.exec(select(Activation).where(col(Activation.reason).in_(("startup", "reload")))
+                            .order_by(col(Activation.id).desc()).limit(1)).first()
 
 
 def was_active(db: Database, version: str) -> bool:
@@ -76,13 +76,13 @@ def was_active(db: Database, version: str) -> bool:
 
 def activations(db: Database, limit: int = 50) -> list[Activation]:
     with db.session() as session:
-        return list(session.exec(select(Activation).order_by(Activation.id.desc()).limit(limit)))
+        return list(session.exec(select(Activation).order_by(col(Activation.id).desc()).limit(limit)))
 
 
 def activate(db: Database, row: RuleSetVersion, *, actor: str, reason: str) -> Activation:
     """Make `row` the active version everywhere: one committed row; PostgreSQL listeners are notified."""
     with db.session() as session:
-        current = session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
+        current = session.exec(select(Activation).order_by(col(Activation.id).desc()).limit(1)).first()
         activation = Activation(version=row.version, digest=row.digest, activated_by=actor_name(actor), reason=reason,
                                 previous_version=current.version if current else None)
         session.add(activation)

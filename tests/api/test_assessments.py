@@ -20,7 +20,7 @@ async def test_contract_example_gets_cited_obligations(client, app):
     r = await client.post("/v1/assessments", json=make_profile())
     assert r.status_code == 201, r.text
     body = r.json()
-    active = app.state.rulesets.current
+    active = app.state.serving.current
     assert body["ruleset"] == {"version": active.version, "digest": active.digest}
     assert r.headers["X-Ruleset-Version"] == active.version
     assert r.headers["Location"] == f"/v1/assessments/{body['assessment_id']}"
@@ -39,8 +39,8 @@ async def test_contract_example_gets_cited_obligations(client, app):
     assert "by the end of 2017" in cease["interpretation"]["reading"]
     assert "service cloud_computing in CN-GD (since 2016-05-01)" in cease["because"]
     assert all(o["legal_force"] for o in body["obligations"])
-    catalogue = app.state.rulesets.current.compiled.ruleset.catalogue
-    sources = app.state.rulesets.current.compiled.ruleset.sources
+    catalogue = app.state.serving.current.compiled.ruleset.catalogue
+    sources = app.state.serving.current.compiled.ruleset.sources
     for o in body["obligations"]:
         assert o["citations"], o["rule_id"]
         for c in o["citations"]:

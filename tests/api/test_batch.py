@@ -24,7 +24,7 @@ async def test_each_item_gets_its_own_assessment_and_a_bad_one_its_own_422(clien
     bad = make_profile(services=[{"type": "teleportation", "regions": ["CN-BJ"]}])
     r = await client.post("/v1/assessments/batch", json={"profiles": [good, bad, make_profile(as_of="2017-02-01")]})
     assert r.status_code == 200, r.text
-    active = app.state.rulesets.current
+    active = app.state.serving.current
     assert r.headers["X-Ruleset-Version"] == active.version
     body = r.json()
     assert body["ruleset"] == {"version": active.version, "digest": active.digest}

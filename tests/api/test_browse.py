@@ -6,8 +6,8 @@ async def test_rules_list_and_detail(client, app):
     r = await client.get("/v1/rules")
     assert r.status_code == 200
     body = r.json()
-    assert body["ruleset"]["version"] == app.state.rulesets.current.version
-    assert body["count"] == len(body["rules"]) == app.state.rulesets.current.rule_count
+    assert body["ruleset"]["version"] == app.state.serving.current.version
+    assert body["count"] == len(body["rules"]) == app.state.serving.current.rule_count
     ids = [x["rule_id"] for x in body["rules"]]
     assert "cleanup.unlicensed-business" in ids
     detail = (await client.get("/v1/rules/cleanup.unlicensed-business")).json()
@@ -28,7 +28,7 @@ async def test_unknown_rule_is_404(client):
 
 async def test_instruments_list_every_instrument_with_its_rules(client, app):
     body = (await client.get("/v1/instruments")).json()
-    catalogue = app.state.rulesets.current.compiled.ruleset.catalogue
+    catalogue = app.state.serving.current.compiled.ruleset.catalogue
     assert body["count"] == len(catalogue)
     by_id = {i["id"]: i for i in body["instruments"]}
     cleanup = by_id["miit-2017-internet-access-market-cleanup"]
@@ -41,7 +41,7 @@ async def test_health_and_readiness(client, app):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["ruleset"]["version"] == app.state.rulesets.current.version
+    assert ready.json()["ruleset"]["version"] == app.state.serving.current.version
 
 
 async def test_openapi_and_docs(client):

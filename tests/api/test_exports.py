@@ -86,7 +86,7 @@ async def test_exports_read_the_record_and_never_evaluate_again(client, app, mon
     def refuse(*args, **kwargs):
         raise AssertionError("exports must not evaluate")
 
-    monkeypatch.setattr(app.state.rulesets.current.compiled, "evaluate", refuse)
+    monkeypatch.setattr(app.state.serving.current.compiled, "evaluate", refuse)
     assert (await client.get(f"/v1/assessments/{ident}.csv")).status_code == 200
     assert (await client.get(f"/v1/assessments/{ident}/report")).status_code == 200
 

@@ -22,7 +22,7 @@ async def test_questions_are_grouped_ranked_and_cite_what_they_open(client, app)
     r = await client.post("/v1/assessments/questions", json=ONBOARDING)
     assert r.status_code == 200, r.text
     body = r.json()
-    active = app.state.rulesets.current
+    active = app.state.serving.current
     assert body["ruleset"] == {"version": active.version, "digest": active.digest}
     assert body["as_of"] == "2020-10-01" and body["shown"] == 25 and body["found"] >= 25
     assert [g["score"] for g in body["groups"]] == sorted((g["score"] for g in body["groups"]), reverse=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from service import assessments, batches, evaluation
 from service.api import batch as batch_http
 from service.api.auth import Evaluator, Reader, authorize
-from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, RuleSetsDep
+from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, ServingDep
 from service.api.problems import documented
 from service.api.responses import json_bytes, versioned
 from service.engine.assessment import Assessment
@@ -79,7 +79,7 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
     record, horizon_days = query.record, query.horizon_days
     state = request.app.state
     limits: evaluation.Limits = state.limits
-    with state.rulesets.lease() as loaded:
+    with state.serving.lease() as loaded:
         work = evaluation.size(profile, limits).work
         recorded = evaluation.cached(loaded, profile, horizon_days)  # an identical profile seen: no evaluation
         if recorded is None:
@@ -123,10 +123,10 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
-async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
+async def compare(request: assessments.ComparisonRequest, serving: ServingDep, journal: JournalDep,
                   evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                   horizon_days: int = HORIZON) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         work = evaluation.measure(request.baseline).work + evaluation.measure(request.proposed).work
         comparison, sides = await evaluations.run(work, assessments.compare, loaded, request, limits, horizon_days)
     if record:
@@ -140,10 +140,10 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
                     "own 422 inside the answer)"),
     413: documented("Body larger than MAX_BATCH_BYTES")},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
-async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
+async def create_batch(request: batch_http.BatchRequest, serving: ServingDep, journal: JournalDep,
                        evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                        horizon_days: int = HORIZON) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         outcomes = await evaluations.run(evaluation.EXPENSIVE, batches.assess, loaded, request.profiles, limits,
                                          horizon_days)
         ref = loaded.ref
@@ -154,9 +154,9 @@ async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, 
 
 @router.post("/questions", response_model=Questions, responses=PROBLEMS,
              summary="What to ask next: facts not yet given that would make further rules apply (not recorded)")
-async def questions(profile: Profile, rulesets: RuleSetsDep, evaluations: EvaluationsDep, limits: LimitsDep,
+async def questions(profile: Profile, serving: ServingDep, evaluations: EvaluationsDep, limits: LimitsDep,
                     _: Evaluator, limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
                     ) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         answer = await evaluations.run(evaluation.EXPENSIVE, assessments.questions, loaded, profile, limits, limit)
     return versioned(json_bytes(answer), answer.ruleset.version)

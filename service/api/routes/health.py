@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from service import metrics
-from service.api.deps import DbDep, RuleSetsDep
+from service.api.deps import DbDep, ServingDep
 
 router = APIRouter(tags=["health"])
 
@@ -37,20 +37,20 @@ async def prometheus(request: Request) -> Response:
 
 
 @router.get("/readyz", summary="Readiness: a rule set is loaded and the database answers")
-async def readyz(rulesets: RuleSetsDep, db: DbDep) -> JSONResponse:
+async def readyz(serving: ServingDep, db: DbDep) -> JSONResponse:
     problems = []
-    current = rulesets.current
+    current = serving.current
     if current is None:
         problems.append("no rule set loaded")
-    if rulesets.health.last_error:
-        problems.append(rulesets.health.last_error)
-    if not rulesets.health.started and current is not None:
+    if serving.health.last_error:
+        problems.append(serving.health.last_error)
+    if not serving.health.started and current is not None:
         problems.append(f"serving {current.version} from RULES_DIR until the database answers")
     db_problem = await run_in_threadpool(_database_ok, db)
     if db_problem:
         problems.append(db_problem)
     body: dict[str, Any] = {
-        "status": "ready" if current is not None and rulesets.health.started and not db_problem else "not ready",
+        "status": "ready" if current is not None and serving.health.started and not db_problem else "not ready",
         "process": os.getpid(),
         "ruleset": {"version": current.version, "digest": current.digest} if current else None,
         "problems": problems,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from service.api.problems import documented
 from service.api.auth import Reader
-from service.api.deps import RuleSetsDep
+from service.api.deps import ServingDep
 from service.errors import NotFound
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
@@ -59,10 +59,10 @@ def _force(spec: RuleSpec, ruleset: RuleSet) -> str | None:
 
 
 @router.get("/v1/rules", summary="The rules of the active rule set")
-def list_rules(rulesets: RuleSetsDep, _: Reader,
+def list_rules(serving: ServingDep, _: Reader,
                instrument: str | None = Query(None, description="Only rules citing this instrument id."),
                kind: str | None = Query(None, description="Only rules of this kind.")) -> dict[str, Any]:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         ruleset = loaded.compiled.ruleset
         rules = [_summary(s) for s in ruleset.rules
                  if (instrument is None or any(c.instrument_id == instrument for c in s.rule.citations))
@@ -72,8 +72,8 @@ def list_rules(rulesets: RuleSetsDep, _: Reader,
 
 @router.get("/v1/rules/{rule_id}", summary="One rule: its conditions, citations and examples",
             responses={404: documented("No such rule")})
-def get_rule(rule_id: str, rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
-    with rulesets.lease() as loaded:
+def get_rule(rule_id: str, serving: ServingDep, _: Reader) -> dict[str, Any]:
+    with serving.lease() as loaded:
         spec = loaded.compiled.ruleset.rule(rule_id)
         if spec is None:
             raise NotFound(f"no rule {rule_id!r} in rule set {loaded.version}")
@@ -81,8 +81,8 @@ def get_rule(rule_id: str, rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/v1/instruments", summary="Every instrument the sources name, its rules, and why some carry no business duty")
-def list_instruments(rulesets: RuleSetsDep, _: Reader) -> dict[str, Any]:
-    with rulesets.lease() as loaded:
+def list_instruments(serving: ServingDep, _: Reader) -> dict[str, Any]:
+    with serving.lease() as loaded:
         ruleset = loaded.compiled.ruleset
         by_instrument: dict[str, list[str]] = {}
         for spec in ruleset.rules:

@@ -9,10 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from service import evaluation
+from service.preview import preview as preview_of
 from service.api import bodies
 from service.api.problems import documented
 from service.api.auth import Operator, Reader
-from service.api.deps import DbDep, EvaluationsDep, LimitsDep, RuleSetsDep
+from service.api.deps import ActivationDep, DbDep, EvaluationsDep, LimitsDep, ServingDep, VersionsDep
 from service.errors import ErrorItem, InvalidRuleSet, NotFound, PayloadTooLarge
 from service.rulebase import loading
 from service.store import audit
@@ -35,19 +36,19 @@ def _loaded(loaded) -> dict[str, Any]:
 
 
 @router.get("/v1/rulesets/active", summary="The rule-set version this process serves")
-def active(rulesets: RuleSetsDep, db: DbDep, _: Reader) -> dict[str, Any]:
-    loaded = rulesets.current
+def active(serving: ServingDep, db: DbDep, _: Reader) -> dict[str, Any]:
+    loaded = serving.current
     if loaded is None:
         raise NotFound("no rule set is loaded")
     activation = store.active(db)
     return {**_loaded(loaded),
             "database_version": activation.version if activation else None,
             "previous_version": activation.previous_version if activation else None,
-            "load_error": rulesets.health.last_error}
+            "load_error": serving.health.last_error}
 
 
 @router.get("/v1/rulesets", summary="Every stored rule-set version, newest first")
-def list_versions(rulesets: RuleSetsDep, db: DbDep, _: Reader) -> dict[str, Any]:
+def list_versions(db: DbDep, _: Reader) -> dict[str, Any]:
     activation = store.active(db)
     current = activation.version if activation else None
     return {"active": current, "versions": [_version(r, current) for r in store.versions(db)]}
@@ -80,7 +81,7 @@ UPLOAD_BODY = {"required": True, "content": {
                         401: documented("No token"), 403: documented("Not an operator"),
                         413: documented("Over 10 MiB or 5,000 files")},
              openapi_extra={"requestBody": UPLOAD_BODY})
-async def upload(request: Request, rulesets: RuleSetsDep, principal: Operator) -> JSONResponse:
+async def upload(request: Request, versions: VersionsDep, principal: Operator) -> JSONResponse:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
 
@@ -99,13 +100,13 @@ async def upload(request: Request, rulesets: RuleSetsDep, principal: Operator) -
             files = files_of()
         except (InvalidRuleSet, PayloadTooLarge) as exc:
             # every refusal of an authenticated operator is audited alike (the body limit refuses before anyone is known)
-            audit.log(rulesets.db, actor=principal.actor, action="upload", outcome="refused",
+            audit.log(versions.db, actor=principal.actor, action="upload", outcome="refused",
                       detail={"detail": exc.detail, "errors": [e.as_dict() for e in exc.errors[:50]]})
             raise
-        return rulesets.store(files, actor=principal.actor)
+        return versions.store(files, actor=principal.actor)
 
     row, created = await run_in_threadpool(work)
-    activation = store.active(rulesets.db)
+    activation = store.active(versions.db)
     return JSONResponse(
         json.loads(json.dumps({**_version(row, activation.version if activation else None),
                                "created": created, "report": json.loads(row.report)}, default=str)),
@@ -113,23 +114,24 @@ async def upload(request: Request, rulesets: RuleSetsDep, principal: Operator) -
 
 
 @router.post("/v1/rulesets/reload", summary="Operator: load RULES_DIR from disk as a new version and activate it")
-async def reload(rulesets: RuleSetsDep, principal: Operator) -> dict[str, Any]:
-    loaded = await run_in_threadpool(rulesets.reload, principal.actor)
+async def reload(activation: ActivationDep, principal: Operator) -> dict[str, Any]:
+    loaded = await run_in_threadpool(activation.reload, principal.actor)
     return _loaded(loaded)
 
 
 @router.post("/v1/rulesets/{version}/activate", responses={404: documented("No such version")}, summary="Operator: make a version active everywhere (an earlier one: a rollback)")
-async def activate(version: str, rulesets: RuleSetsDep, principal: Operator) -> dict[str, Any]:
-    loaded = await run_in_threadpool(rulesets.activate, version, principal.actor)
+async def activate(version: str, activation: ActivationDep, principal: Operator) -> dict[str, Any]:
+    loaded = await run_in_threadpool(activation.activate, version, principal.actor)
     return _loaded(loaded)
 
 
 @router.post("/v1/rulesets/{version}/preview", responses={404: documented("No such version")},
              summary="Operator: re-evaluate the last recorded assessments under a version: what would appear and disappear")
-async def preview(version: str, rulesets: RuleSetsDep, principal: Operator, evaluations: EvaluationsDep,
+async def preview(version: str, db: DbDep, versions: VersionsDep, serving: ServingDep, principal: Operator,
+                  evaluations: EvaluationsDep,
                   limits: LimitsDep,
                   limit: int = Query(100, ge=1, le=1000, description="How many of the latest assessments.")) -> dict[str, Any]:
-    return await evaluations.run(evaluation.EXPENSIVE, rulesets.preview, version, limit, limits)
+    return await evaluations.run(evaluation.EXPENSIVE, preview_of, db, versions, serving, version, limit, limits)
 
 
 @router.get("/v1/audit", summary="Operator: uploads, activations, rollbacks, reloads and refused attempts, newest first")
