@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import durable_rules_engine as core
+import durable_rules_engine as core  # type: ignore[import-not-found]  # durable-rules' C core ships no stubs
 import orjson
 
 from service.errors import EngineFailure, TooManyFirings
@@ -105,6 +105,7 @@ class DurableRuleset:
                     core.delete_state(self._handle, sid)
 
     def _assert(self, facts: list[dict[str, Any]]) -> int:
+        state: int
         code, state = core.assert_facts(self._handle, _dumps(facts))
         if code not in (OK, NOT_HANDLED, OBSERVED):
             raise EngineFailure(f"durable-rules refused facts with code {code}")

@@ -205,5 +205,5 @@ def new_item(name: str, item: dict[str, Any]) -> str:
             return f"You transfer {what} across the border."
         return f"You use a cross-border {labels.word(item['kind'])}."
     if name == "products":
-        return f"You {_TRADE_VERBS.get(item.get('trade'), 'trade in')} {labels.word(item['kind'])}."
+        return f"You {_TRADE_VERBS.get(str(item.get('trade')), 'trade in')} {labels.word(item['kind'])}."
     return f"You use {labels.word(item['kind'])}."

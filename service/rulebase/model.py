@@ -73,7 +73,8 @@ class RuleModel(BaseModel):
 
 class RuleCitation(RuleModel):
     instrument_id: str = Field(description="An id of the instrument catalogue (rules/instruments.yaml).")
-    provision: str | None = Field(None, max_length=80, description="Article, section or item, as the source numbers it.")
+    provision: str | None = Field(
+        None, max_length=80, description="Article, section or item, as the source numbers it.")
     document: str = Field(description="The source document (a file in rules/sources/) the quote stands in.")
     quote: str = Field(min_length=20, max_length=4000, description="The passage, word for word.")
 
@@ -83,7 +84,8 @@ class RuleInterpretation(RuleModel):
 
     reading: str = Field(min_length=10, max_length=2000, description="The reading the rule takes.")
     alternative: str = Field(min_length=10, max_length=2000, description="The other reading the text allows.")
-    why: str = Field(min_length=10, max_length=2000, description="Why this reading: the text, its consequence clauses, the official text.")
+    why: str = Field(min_length=10, max_length=2000,
+                     description="Why this reading: the text, its consequence clauses, the official text.")
 
 
 class Examples(RuleModel):
@@ -146,7 +148,7 @@ class Rule(RuleModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Rule":
+    def _consistent(self) -> Rule:
         if self.kind is None and not self.derive:
             raise ValueError("a rule needs a kind (what it reports), a derive section (facts it asserts), or both")
         if self.kind is not None and not self.citations:

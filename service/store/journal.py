@@ -4,9 +4,10 @@ An assessment is answered 2xx only once its record is *durably queued*: appended
 file and fsync'ed. The event loop appends the records itself, once per turn of the loop for all the records
 that turn produced (one write system call). The fsync and the copying into the database are done by the
 journal keeper (journal_keeper.py), a process of its own that says when lines are durable and when they are
-in the database; the event loop reads its answers like any other socket. No thread of this process works for
-the decision log: a thread here would have to win the GIL back from the busy event loop (up to
-sys.getswitchinterval(), 5 ms, each time), and every answer would wait for it.
+in the database; the event loop reads its answers like any other socket (the files, their lines and the
+messages both sides exchange are in journal_protocol.py). No thread of this process works for the decision
+log: a thread here would have to win the GIL back from the busy event loop (up to sys.getswitchinterval(),
+5 ms, each time), and every answer would wait for it.
 
 A record names its answer by the SHA-256 of the answer's template (service/answers.py); the template itself
 is written once per journal segment and stored once in the database, however many assessments share it.
@@ -90,10 +91,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-Args = TypeVarTuple("Args")
+_Args = TypeVarTuple("_Args")
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[*Args], object], *args: *Args) -> None:
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[*_Args], object], *args: *_Args) -> None:
     """Call `call` on `loop`'s thread: now if this is it, else soon (add_reader and remove_reader are not
     thread-safe)."""
     if loop.is_closed():

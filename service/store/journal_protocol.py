@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import orjson
 
@@ -46,7 +46,8 @@ def dead_letter_name(server_pid: int) -> str:
 def encode_record(record: Record, template: str | None = None) -> bytes:
     """One journal line, newline included; `template` when this line is the first of its segment with this answer
     (a segment carries every template its records need, so it can be replayed on its own)."""
-    return orjson.dumps(record if template is None else {**record, TEMPLATE: template}) + b"\n"
+    line = record if template is None else {**record, TEMPLATE: template}
+    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def decode_record(line: bytes) -> tuple[Record, str | None]:
@@ -157,6 +158,8 @@ def encode(message: ToKeeper | ToServer) -> bytes:
         case Stats(flush_errors, dead_letters, last_flush_error):
             text = "stats " + orjson.dumps({"flush_errors": flush_errors, "dead_letters": dead_letters,
                                             "last_flush_error": last_flush_error}).decode()
+        case _:
+            assert_never(message)
     return text.encode() + b"\n"
 
 

@@ -3,17 +3,8 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from service.store.tables import AssessmentRecord
-from tests.conftest import make_profile
-
-
-def recorded(app) -> int:
-    assert app.state.journal.wait_flushed()
-    with app.state.db.session() as session:
-        return session.exec(select(func.count()).select_from(AssessmentRecord)).one()
+from tests.helpers import make_profile, recorded
 
 
 async def test_contract_example_gets_cited_obligations(client, app):

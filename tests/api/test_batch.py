@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from service.errors import Unavailable
 from service.store.tables import AssessmentBody, AssessmentRecord
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 
 
 def recorded(app) -> int:
@@ -140,7 +140,7 @@ async def test_an_item_the_decision_log_cannot_take_gets_503_and_the_others_stan
 @pytest.fixture(scope="module")
 def small_batch_app(database_url):
     from service.main import shutdown
-    from tests.conftest import start_app
+    from tests.helpers import start_app
 
     application = start_app(database_url, max_batch_bytes=4096)
     yield application

@@ -14,8 +14,8 @@ import pytest
 
 from bench.profiles import LARGE, heavy
 from service.profile import regions
-from tests.api.test_assessments import recorded
-from tests.conftest import bearer, make_profile
+from tests.helpers import recorded
+from tests.helpers import bearer, make_profile
 
 PROVINCES = sorted(code for code in regions.PROVINCES if code not in regions.OUTSIDE_MAINLAND)
 #: Beyond MAX_PROFILE_FACTS (250): 9 service types in every province.

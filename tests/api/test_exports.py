@@ -5,7 +5,7 @@ import csv
 import io
 
 from service.exports.table import COLUMNS
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 
 
 async def create(client, **changes) -> tuple[str, dict]:

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from service.profile import regions
-from tests.api.test_assessments import recorded
-from tests.conftest import bearer, make_profile
+from tests.helpers import recorded
+from tests.helpers import bearer, make_profile
 
 MAX_ITEMS = 5  # the module's app runs with MAX_LIST_ITEMS=5: the limit is configurable
 SECONDS = 10.0
@@ -32,7 +32,7 @@ PROVINCES = sorted(regions.PROVINCES)
 @pytest.fixture(scope="module")
 def app(database_url: str) -> Iterator[Any]:
     from service.main import shutdown
-    from tests.conftest import start_app
+    from tests.helpers import start_app
 
     application = start_app(database_url, max_list_items=MAX_ITEMS)
     yield application
@@ -157,7 +157,7 @@ async def test_an_evaluation_stopped_at_the_firing_bound_is_an_invalid_profile_n
 async def test_a_recorded_profile_stopped_at_the_firing_bound_is_an_item_of_a_preview(client, app, monkeypatch):
     """Previewing a version re-evaluates recorded profiles: one that reaches the bound under it is reported in
     its item (the operator sees which), not a 500 for the whole preview."""
-    from tests.conftest import bearer
+    from tests.helpers import bearer
 
     r, _ = await post(client, make_profile(business={"name": "Preview bound Ltd"}))
     assert r.status_code == 201

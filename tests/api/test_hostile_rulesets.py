@@ -29,8 +29,8 @@ import httpx
 import pytest
 
 from service.api.auth import fingerprint
-from tests.conftest import TOKENS, bearer
-from tests.unit.rulesets import write_rules
+from tests.helpers import TOKENS, bearer
+from tests.helpers import write_rules
 
 OPERATOR = bearer("operator")
 ACTOR = fingerprint(TOKENS["operator"])

@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import bearer, make_profile, start_app
+from tests.helpers import bearer, make_profile, start_app
 
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 

@@ -7,7 +7,7 @@ import logging
 import tarfile
 import zipfile
 
-from tests.conftest import RULES, TOKENS, bearer, make_profile
+from tests.helpers import RULES, TOKENS, bearer, make_profile
 
 CLEANUP = "miit-2017-internet-access-market-cleanup.yaml"
 

@@ -12,7 +12,7 @@ import pytest
 
 from service.ui import STATIC
 from tests.browser.conftest import open_page, shot
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 from tests.integration.servers import start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.containers import required
 
 K8S = REPO / "deploy" / "k8s"

@@ -18,7 +18,7 @@ import yaml
 from service.rulebase.loading import from_directory
 from service.errors import InvalidRuleSet
 from service.settings import Settings
-from tests.conftest import RULES
+from tests.helpers import RULES
 from tests.deploy.manifests import K8S, kustomize_command, load, problems, render
 
 SETTINGS = set(Settings.model_fields)

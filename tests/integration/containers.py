@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests import prerequisites
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.servers import free_port
 
 TOOLS = ("buildah", "debootstrap", "podman")

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from service.store.db import Database
 from service.store.tables import Activation, RuleSetVersion
-from tests.conftest import bearer
+from tests.helpers import bearer
 from tests.integration.servers import start_server
 from tests.integration.test_propagation import AUTH_ENV, new_rule_files
 

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests.api.test_rulesets import retitled, rule_files
-from tests.conftest import TOKENS, bearer, make_profile
+from tests.helpers import TOKENS, bearer, make_profile
 from tests.integration.postgres import PrivatePostgres
 from tests.integration.servers import start_server
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 from tests.integration.postgres import PrivatePostgres
 from tests.integration.servers import start_server
 

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import TOKENS, bearer, make_profile, reset_postgres
+from tests.helpers import TOKENS, bearer, make_profile, reset_postgres
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import RULES, make_profile
+from tests.helpers import RULES, make_profile
 from service.rulebase.loading import MAX_FILES
 from tests.integration.servers import BIN, start_server
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 from service.engine.questions import ask
 from service.profile.model import Profile
-from tests.unit.rulesets import CITATION, compile_rules, fired
+from tests.helpers import CITATION, compile_rules, fired
 
 MPS_GUIDELINES = {"instrument_id": "mps-2019-internet-pi-security-guidelines", "document": "001_e95f85c7a5551e8f.txt",
                   "quote": "prior explicit consents from the users are compulsory if an application of a user profiling "
@@ -97,7 +97,7 @@ def test_questions_ask_first_for_what_the_findings_depend_on(tmp_path):
 
 
 def test_a_named_interpretation_is_shown_with_the_finding(tmp_path):
-    from tests.unit.rulesets import write_rules
+    from tests.helpers import write_rules
     import yaml
 
     write_rules(tmp_path, [{"id": "t.x", "interpretation": "dates", "when": [{"service": {"type": "cdn"}}]}])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.rulesets import compile_rules, fired
+from tests.helpers import compile_rules, fired
 
 
 @pytest.fixture

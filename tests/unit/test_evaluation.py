@@ -5,7 +5,7 @@ import json
 import threading
 
 from service.profile.model import Profile
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 
 LARGE = make_profile(
     licences=[{"type": t, "regions": ["CN-BJ", "CN-SH"], "granted": "2011-06-01"} for t in ("IDC", "ISP", "CDN")],

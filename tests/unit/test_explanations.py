@@ -8,7 +8,7 @@ from service.profile import labels
 from service.rulebase import explanations
 from service.rulebase.loading import from_directory
 from service.rulebase.ruleset import build_ruleset
-from tests.unit.rulesets import compile_rules, fired, write_rules
+from tests.helpers import compile_rules, fired, write_rules
 
 CDN_BEYOND_REGION = {
     "id": "t.cdn-beyond-region",

@@ -8,8 +8,8 @@ import pytest
 from bench.profiles import SMALL
 from service.engine.questions import ask, propose, reporting
 from service.profile.model import Profile
-from tests.conftest import make_profile
-from tests.unit.rulesets import compile_rules
+from tests.helpers import make_profile
+from tests.helpers import compile_rules
 
 
 def patched(profile: dict, ops: list[dict]) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from service.errors import InvalidRuleSet
 from service.rulebase.loading import from_directory, parse_yaml
 from service.rulebase.ruleset import build_ruleset
-from tests.unit.rulesets import CITATION, write_rules
+from tests.helpers import CITATION, write_rules
 
 
 def problems(tmp_path, rules, examples=None) -> list[str]:
