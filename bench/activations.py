@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.profiles import SMALL  # noqa: E402
 from bench.soak import rss_mb  # noqa: E402
+from service.activation import Activation  # noqa: E402
 from service.profile.model import Profile  # noqa: E402
 from service.rulebase.loading import RuleFiles, from_directory  # noqa: E402
-from service.activation import Activation  # noqa: E402
 from service.serving import Serving  # noqa: E402
-from service.versions import Versions  # noqa: E402
 from service.store.db import Database  # noqa: E402
+from service.versions import Versions  # noqa: E402
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
 import shutil
+import signal
 import statistics
 import subprocess
 import sys

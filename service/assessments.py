@@ -7,7 +7,6 @@ gives exactly what was first returned.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +15,7 @@ from service import changes, evaluation
 from service.engine.assessment import Assessment, Obligation, RuleSetRef, Upcoming
 from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, NotFound, TooManyFirings
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
+from service.evaluation import DEFAULT_HORIZON_DAYS, Evaluated, Limits
 from service.profile.model import Profile
 from service.serving import ServedRuleSet
 from service.store import decisions

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from service import assessments, evaluation
 from service.errors import ErrorItem, EvaluationTimeout, InvalidProfile, ProfileTooLarge, ServiceError, from_pydantic
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Evaluated
+from service.evaluation import DEFAULT_HORIZON_DAYS, Evaluated, Limits
 from service.profile.model import Profile
 from service.serving import ServedRuleSet
 from service.store.journal import DecisionJournal

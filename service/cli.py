@@ -7,15 +7,15 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
 
-from service.operator_cli import app as rulesets_app  # noqa: E402
 from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+from service.operator_cli import app as rulesets_app  # noqa: E402
 
 app.add_typer(rulesets_app, name="rulesets")
 
@@ -27,19 +27,19 @@ def _fail(message: str) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (env HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (env PORT).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="uvicorn worker processes (env WORKERS).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes (env WORKERS).")] = None,
 ) -> None:
     """Run the HTTP API. RULES_DIR is checked and activated first: a broken rule file stops start-up."""
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
     from service import logs
+    from service.activation import Activation
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, PayloadTooLarge
     from service.rulebase.loading import from_directory
-    from service.activation import Activation
     from service.serving import Serving
     from service.settings import get_settings
     from service.store.db import Database
@@ -132,9 +132,9 @@ def check(rules_dir: Annotated[Path, typer.Argument(help="A folder of rule files
 @app.command("eval")
 def evaluate(
     profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json", help="A business profile (JSON); - for stdin.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
-    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    rules_dir: Annotated[Path | None, typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", min=0, max=MAX_HORIZON_DAYS,
                                               help="Also list duties starting, and deadlines falling, this many days "
                                                    "past as_of.")] = DEFAULT_HORIZON_DAYS,
@@ -143,9 +143,9 @@ def evaluate(
     from pydantic import ValidationError
 
     from service import evaluation
-    from service.ids import assessment_id
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, ServiceError, from_pydantic
+    from service.ids import assessment_id
     from service.profile.model import Profile
     from service.rulebase.loading import from_directory
     from service.settings import get_settings
@@ -213,11 +213,11 @@ def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if sc
 
 @app.command("rulebase-doc")
 def rulebase_doc(
-    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    rules_dir: Annotated[Path | None, typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
     check_only: Annotated[bool, typer.Option("--check", help="Fail if docs/rulebase.md is out of date.")] = False,
 ) -> None:
     """Write docs/rulebase.md: instruments, their rules and kinds, and the instruments without business duties."""
-    from service.errors import InvalidRuleSet, PayloadTooLarge
+    from service.errors import InvalidRuleSet
     from service.rulebase.document import DOC_PATH, render
     from service.rulebase.loading import from_directory
     from service.rulebase.ruleset import build_ruleset

@@ -9,22 +9,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
+from service.activation import Activation
 from service.api import problems
-from service.api.observability import RequestContext
 from service.api.auth import Authenticator, load_tokens
-from service.api.limits import BodyLimit
-from service.api.routes import assessments, health, rules, rulesets, ui
 from service.api.batch import BatchRequest
+from service.api.limits import BodyLimit
+from service.api.observability import RequestContext
+from service.api.routes import assessments, health, rules, rulesets, ui
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
 from service.profile.model import Profile
 from service.propagation import Follower
-from service.activation import Activation
 from service.serving import Serving
-from service.versions import Versions
 from service.settings import Settings, get_settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
+from service.versions import Versions
 
 log = logging.getLogger("service")
 

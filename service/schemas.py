@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.assessments import Comparison, ComparisonRequest
 from service.api.batch import BatchRequest, BatchResponse
+from service.assessments import Comparison, ComparisonRequest
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
 from service.profile.model import Profile

@@ -1,8 +1,8 @@
 """Every setting the service reads, in one place: environment variables only."""
 from __future__ import annotations
 
-from functools import lru_cache
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 

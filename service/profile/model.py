@@ -13,7 +13,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 from . import regions
 
@@ -302,7 +311,7 @@ class ServiceAttributes(BaseModel):
         None, description="A similar certification held by the operator is in its revocation period.")
 
     @model_validator(mode="after")
-    def _extra_are_flat(self) -> "ServiceAttributes":
+    def _extra_are_flat(self) -> ServiceAttributes:
         for key, value in (self.model_extra or {}).items():
             if len(key) > 64:
                 raise ValueError(f"attribute name {key[:20]!r}... is longer than 64 characters")

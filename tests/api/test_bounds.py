@@ -14,8 +14,7 @@ import pytest
 
 from bench.profiles import LARGE, heavy
 from service.profile import regions
-from tests.helpers import recorded
-from tests.helpers import bearer, make_profile
+from tests.helpers import bearer, make_profile, recorded
 
 PROVINCES = sorted(code for code in regions.PROVINCES if code not in regions.OUTSIDE_MAINLAND)
 #: Beyond MAX_PROFILE_FACTS (250): 9 service types in every province.

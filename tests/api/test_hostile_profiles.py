@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-
 import json
 import time
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ from typing import Any
 import pytest
 
 from service.profile import regions
-from tests.helpers import recorded
-from tests.helpers import bearer, make_profile
+from tests.helpers import bearer, make_profile, recorded
 
 MAX_ITEMS = 5  # the module's app runs with MAX_LIST_ITEMS=5: the limit is configurable
 SECONDS = 10.0

@@ -29,8 +29,7 @@ import httpx
 import pytest
 
 from service.api.auth import fingerprint
-from tests.helpers import TOKENS, bearer
-from tests.helpers import write_rules
+from tests.helpers import TOKENS, bearer, write_rules
 
 OPERATOR = bearer("operator")
 ACTOR = fingerprint(TOKENS["operator"])

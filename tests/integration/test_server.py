@@ -7,8 +7,8 @@ import subprocess
 import httpx
 import pytest
 
-from tests.helpers import RULES, make_profile
 from service.rulebase.loading import MAX_FILES
+from tests.helpers import RULES, make_profile
 from tests.integration.servers import BIN, start_server
 
 pytestmark = pytest.mark.integration

@@ -97,8 +97,9 @@ def test_questions_ask_first_for_what_the_findings_depend_on(tmp_path):
 
 
 def test_a_named_interpretation_is_shown_with_the_finding(tmp_path):
-    from tests.helpers import write_rules
     import yaml
+
+    from tests.helpers import write_rules
 
     write_rules(tmp_path, [{"id": "t.x", "interpretation": "dates", "when": [{"service": {"type": "cdn"}}]}])
     path = tmp_path / "test.yaml"

@@ -8,8 +8,7 @@ import pytest
 from bench.profiles import SMALL
 from service.engine.questions import ask, propose, reporting
 from service.profile.model import Profile
-from tests.helpers import make_profile
-from tests.helpers import compile_rules
+from tests.helpers import compile_rules, make_profile
 
 
 def patched(profile: dict, ops: list[dict]) -> dict:
