@@ -61,8 +61,10 @@ def main() -> None:
                 print(f"{i:>5} activations: RSS {rss_mb():.1f} MB")
         end = rss_mb()
         times.sort()
-        print(f"activation: median {statistics.median(times) * 1e3:.0f} ms, p99 {times[int(len(times) * 0.99) - 1] * 1e3:.0f} ms")
-        print(f"RSS growth over {args.activations} activations: {end - start:+.1f} MB (start {start:.1f}, end {end:.1f})")
+        p99 = times[int(len(times) * 0.99) - 1]
+        print(f"activation: median {statistics.median(times) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms")
+        print(f"RSS growth over {args.activations} activations: {end - start:+.1f} MB "
+              f"(start {start:.1f}, end {end:.1f})")
         serving.close()
         db.dispose()
 

@@ -6,6 +6,7 @@ gives exactly what was first returned.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -23,7 +24,8 @@ from service.store.db import Database
 from service.store.journal import DecisionJournal
 
 
-def record(journal: DecisionJournal, recorded: Evaluated, loop: Any = None) -> Any:
+def record(journal: DecisionJournal, recorded: Evaluated,
+           loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[None]:
     """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
     a = recorded.answer
     return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
@@ -71,37 +73,47 @@ def recorded_assessment(db: Database, journal: DecisionJournal, assessment_id: s
 
 # --- comparing two profiles ------------------------------------------------------------------------
 class ComparisonRequest(BaseModel):
+    """Two profiles of one business to compare (POST /v1/assessments/compare): as it is, and with the change
+    considered, such as a new business line, region or licence."""
+
     model_config = ConfigDict(extra="forbid")
 
-    baseline: Profile
-    proposed: Profile
+    baseline: Profile = Field(description="The business as it is.")
+    proposed: Profile = Field(description="The business with the change considered.")
 
 
 class AssessmentRef(BaseModel):
-    assessment_id: str
-    as_of: dt.date
+    """One side of a comparison: the assessment recorded for it."""
+
+    assessment_id: str = Field(description=(
+        "The id of the assessment recorded for this side (GET /v1/assessments/{assessment_id} returns it in full)."))
+    as_of: dt.date = Field(description="The date the law was applied at for this side.")
 
 
 class Change(BaseModel):
-    rule_id: str
-    baseline: Obligation
-    proposed: Obligation
+    """A rule that reports for both profiles, with a different finding."""
+
+    rule_id: str = Field(description="The rule that reports for both profiles.")
+    baseline: Obligation = Field(description="Its finding for the baseline profile.")
+    proposed: Obligation = Field(description="Its finding for the proposed profile.")
 
 
 class Comparison(BaseModel):
-    """What changes between two profiles: the onboarding check for a new business line."""
+    """What changes between two profiles: the onboarding check for a new business line. Both sides are evaluated
+    under one rule-set version, and each is recorded as an assessment of its own."""
 
-    ruleset: RuleSetRef
-    baseline: AssessmentRef
-    proposed: AssessmentRef
+    ruleset: RuleSetRef = Field(description="The rule-set version both profiles were evaluated under.")
+    baseline: AssessmentRef = Field(description="The assessment of the baseline profile.")
+    proposed: AssessmentRef = Field(description="The assessment of the proposed profile.")
     added: list[Obligation] = Field(description="Obligations the proposed profile triggers and the baseline does not.")
-    removed: list[Obligation] = Field(description="Obligations of the baseline that the proposed profile no longer triggers.")
+    removed: list[Obligation] = Field(
+        description="Obligations of the baseline that the proposed profile no longer triggers.")
     changed: list[Change] = Field(description="Rules triggered by both, with different kind, reasons or dates.")
     unchanged: list[Obligation] = Field(description="Obligations identical in both.")
-    upcoming_added: list[Upcoming] = Field(
-        default_factory=list, description="Duties starting within the horizon for the proposed profile and not the baseline.")
-    upcoming_removed: list[Upcoming] = Field(
-        default_factory=list, description="Duties starting within the horizon for the baseline and not the proposed profile.")
+    upcoming_added: list[Upcoming] = Field(default_factory=list, description=(
+        "Duties starting within the horizon for the proposed profile and not the baseline."))
+    upcoming_removed: list[Upcoming] = Field(default_factory=list, description=(
+        "Duties starting within the horizon for the baseline and not the proposed profile."))
 
 
 def _comparable(o: Obligation) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def assess(loaded: ServedRuleSet, items: list[Any], limits: Limits,
 async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
     """Record every assessed item; an item the decision log cannot take becomes a problem of its own."""
     loop = asyncio.get_running_loop()
-    waiting: list[tuple[Outcome, Any]] = []
+    waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
     for outcome in outcomes:
         if outcome.recorded is None:
             continue
@@ -81,7 +81,7 @@ async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
         except ServiceError as exc:  # the buffer is full or the service is stopping: this item is not recorded
             outcome.problem, outcome.recorded = exc, None
     results = await asyncio.gather(*(future for _, future in waiting), return_exceptions=True)
-    for (outcome, _), result in zip(waiting, results):
+    for (outcome, _), result in zip(waiting, results, strict=True):
         if isinstance(result, ServiceError):
             outcome.problem, outcome.recorded = result, None
         elif isinstance(result, BaseException):

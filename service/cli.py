@@ -7,20 +7,19 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
+from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+from service.operator_cli import app as rulesets_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
-
-from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
-from service.operator_cli import app as rulesets_app  # noqa: E402
-
 app.add_typer(rulesets_app, name="rulesets")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
 
@@ -131,7 +130,8 @@ def check(rules_dir: Annotated[Path, typer.Argument(help="A folder of rule files
 
 @app.command("eval")
 def evaluate(
-    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json", help="A business profile (JSON); - for stdin.")],
+    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json",
+                                                 help="A business profile (JSON); - for stdin.")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
     rules_dir: Annotated[Path | None, typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
@@ -167,7 +167,8 @@ def evaluate(
     limits = evaluation.Limits.from_settings(get_settings())
     try:  # the service's own bounds and time budget
         evaluation.size(profile, limits)
-        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days, assessment_id=assessment_id())
+        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days,
+                                           assessment_id=assessment_id())
     except ServiceError as exc:
         _fail(str(exc))
     finally:
@@ -184,12 +185,14 @@ def evaluate(
         for reason in o.because:
             typer.echo(f"  because {reason}")
         for c in o.citations:
-            typer.echo(f"  cites {c.title} ({c.issuer}{', ' + c.issued if c.issued else ''}) {c.provision or ''} [{c.legal_status}]")
+            issued = f", {c.issued}" if c.issued else ""
+            typer.echo(f"  cites {c.title} ({c.issuer}{issued}) {c.provision or ''} [{c.legal_status}]")
             typer.echo(f"    \"{c.source.quote}\"")
     if assessment.upcoming:
         typer.echo(f"\nstarting within {horizon_days} days:")
         for u in assessment.upcoming:
-            typer.echo(f"  {u.starts} [{u.obligation.kind}, {u.obligation.severity}] {u.obligation.title} ({u.obligation.rule_id})")
+            duty = u.obligation
+            typer.echo(f"  {u.starts} [{duty.kind}, {duty.severity}] {duty.title} ({duty.rule_id})")
     if assessment.deadlines:
         typer.echo(f"\ndeadlines within {horizon_days} days:")
         for d in assessment.deadlines:
@@ -197,7 +200,9 @@ def evaluate(
 
 
 @app.command()
-def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if schemas/ differs from the code.")] = False) -> None:
+def schemas(
+    check_only: Annotated[bool, typer.Option("--check", help="Fail if schemas/ differs from the code.")] = False,
+) -> None:
     """Write the JSON Schemas of the profile, assessment and rule files into schemas/."""
     from service import schemas as generated
 
@@ -256,7 +261,7 @@ def db_upgrade() -> None:
         before, _ = revisions(url)
         migrate(url)
         after, head = revisions(url)
-    except Exception as exc:  # noqa: BLE001 - a command-line report, not a traceback
+    except Exception as exc:  # any failure: a command-line report, not a traceback
         _fail(f"cannot migrate {shown}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     if after != head:
         _fail(f"{shown} is at revision {after}, expected {head}")

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
@@ -87,7 +89,7 @@ def shutdown(app: FastAPI) -> None:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     startup(app)
     try:
         yield
@@ -98,8 +100,8 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    telemetry = None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False,
-                                                         "operation_spans": False}
+    telemetry: TelemetryConfig | None = None if settings.opentelemetry else {
+        "tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   telemetry=telemetry)
     app.state.settings = settings
@@ -107,8 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest,
                                           "/v1/assessments/questions": Profile, "/v1/assessments/batch": BatchRequest})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes,
-                                                                             "/v1/assessments/batch": settings.max_batch_bytes})
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={"/v1/rulesets": settings.max_ruleset_bytes,
+                               "/v1/assessments/batch": settings.max_batch_bytes})
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

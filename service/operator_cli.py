@@ -1,4 +1,5 @@
-"""compliance-engine rulesets ...: the operator's client for a running server (upload, list, preview, activate, rollback)."""
+"""compliance-engine rulesets ...: the operator's client for a running server (upload, list, preview, activate,
+rollback)."""
 from __future__ import annotations
 
 import io

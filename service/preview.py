@@ -45,7 +45,8 @@ def preview(db: Database, versions: Versions, serving: Serving, version: str, li
                 evaluation.size(profile, limits)
                 found = evaluation.assessment(candidate.compiled, profile, budget, horizon_days=0)
             except ProfileTooLarge as exc:
-                items.append({**item, "error": f"the recorded profile cannot be evaluated under this version: {exc.detail}"})
+                items.append({**item, "error": "the recorded profile cannot be evaluated under this version: "
+                                               f"{exc.detail}"})
                 continue
             except EvaluationTimeout:
                 items.append({**item, "error": "not re-evaluated: the preview ran past its time budget "
@@ -57,8 +58,9 @@ def preview(db: Database, versions: Versions, serving: Serving, version: str, li
                 appearing[rule] = appearing.get(rule, 0) + 1
             for rule in diff.removed:
                 disappearing[rule] = disappearing.get(rule, 0) + 1
+            kind_changes = {rule: {"from": before[rule], "to": after[rule]} for rule in sorted(diff.changed)}
             items.append({**item, "appear": sorted(diff.added), "disappear": sorted(diff.removed),
-                          "kind_changes": {rule: {"from": before[rule], "to": after[rule]} for rule in sorted(diff.changed)}})
+                          "kind_changes": kind_changes})
     finally:
         candidate.compiled.close()
     changed = sum(1 for i in items if i.get("appear") or i.get("disappear") or i.get("kind_changes"))

@@ -53,7 +53,7 @@ class Follower:
                 log.warning("database unreachable (%s); serving %s and retrying", type(exc).__name__,
                             serving.current.version if serving.current else "nothing")
             health.database_error = f"database unreachable ({type(exc).__name__})"
-        except Exception:  # noqa: BLE001 - a follower that dies would leave the process behind for good
+        except Exception:  # any failure: a follower that dies would leave the process behind for good
             log.exception("checking the active rule-set version failed; retrying")
 
     def _run(self) -> None:
@@ -80,7 +80,7 @@ class Follower:
                     for _ in conn.notifies(timeout=self.interval, stop_after=1):
                         pass
                     self._check()
-        except Exception as exc:  # noqa: BLE001 - fall back to polling, reconnect later
+        except Exception as exc:  # any failure: fall back to polling, reconnect later
             if not self._stop.is_set() and not self._listen_failed:  # once per outage, not every interval
                 self._listen_failed = True
                 log.warning("LISTEN %s unavailable (%s); polling every %.1fs", NOTIFY_CHANNEL, type(exc).__name__,

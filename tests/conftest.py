@@ -1,4 +1,5 @@
-"""Shared fixtures: the real rule base compiled once, and API clients on a fresh database (helpers: tests/helpers.py)."""
+"""Shared fixtures: the real rule base compiled once, and API clients on a fresh database
+(helpers: tests/helpers.py)."""
 from __future__ import annotations
 
 import os

@@ -1,14 +1,32 @@
 """What tests share: the repository's paths, a profile factory, tokens, an application started as its lifespan
-starts it, a count of recorded assessments, and small rule sets written inline (with the real catalogue and
-sources). Fixtures stay in conftest.py; everything here is plain functions and constants."""
+starts it, the few reach-ins API tests need beside the HTTP API (the decision log's rows, evaluation limits, a
+simulated failure), and small rule sets written inline (with the real catalogue and sources). Fixtures stay in
+conftest.py; everything here is plain functions and constants."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
+import functools
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+    import pytest
+    from fastapi import FastAPI
+    from sqlmodel import Session
+
+    from service.engine.assessment import Obligation
+    from service.engine.evaluate import CompiledRuleSet
+    from service.rulebase.sources import Sources
+    from service.store.tables import AssessmentRecord
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "rules"
@@ -52,7 +70,7 @@ def bearer(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
-def start_app(database_url: str, **settings: Any):
+def start_app(database_url: str, **settings: Any) -> FastAPI:
     import tempfile
 
     from service.main import create_app, startup
@@ -78,15 +96,104 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def recorded(app: Any) -> int:
-    """How many assessments the application's decision log has recorded (after flushing it)."""
+# --- what the HTTP API does not show -------------------------------------------------------------
+# API tests go through the API; these are the only places they reach into the application, each for a reason
+# its docstring gives.
+
+@contextlib.contextmanager
+def stored(app: FastAPI) -> Iterator[Session]:
+    """A session on the application's database once its decision journal has flushed: what was recorded is
+    checked in the store itself (no route lists the decision log or shows its rows)."""
+    assert app.state.journal.wait_flushed()
+    with app.state.db.session() as session:
+        yield session
+
+
+def recorded(app: FastAPI) -> int:
+    """How many assessments the application's decision log has recorded."""
     from sqlmodel import func, select
 
     from service.store.tables import AssessmentRecord
 
-    assert app.state.journal.wait_flushed()
-    with app.state.db.session() as session:
-        return session.exec(select(func.count()).select_from(AssessmentRecord)).one()
+    with stored(app) as session:
+        count: int = session.exec(select(func.count()).select_from(AssessmentRecord)).one()
+    return count
+
+
+def record_of(app: FastAPI, assessment_id: str) -> AssessmentRecord | None:
+    """The decision log's row for one assessment (the profile as stored, the rule set that answered), or None."""
+    from service.store.tables import AssessmentRecord
+
+    with stored(app) as session:
+        row: AssessmentRecord | None = session.get(AssessmentRecord, assessment_id)
+    return row
+
+
+@contextlib.contextmanager
+def limits(app: FastAPI, **changes: Any) -> Iterator[None]:
+    """The application's evaluation limits with `changes`, for the block: bounds small enough to reach in a test,
+    on an application that is already running (settings are read once, at start-up)."""
+    before = app.state.limits
+    app.state.limits = dataclasses.replace(before, **changes)
+    try:
+        yield
+    finally:
+        app.state.limits = before
+
+
+def refuse_evaluations(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the served rule set's engine fail any evaluation: no answer tells a fresh evaluation from a recorded
+    one, so a test that a route only reads the decision log breaks the engine under it."""
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("evaluated where only the decision log should be read")
+
+    monkeypatch.setattr(app.state.serving.current.compiled, "evaluate", refuse)
+
+
+def refuse_record(app: FastAPI, monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """Make the decision journal refuse the `nth` record it is given from now on, as a full journal refuses one
+    (503, retry later): filling the real one would take its whole buffer (DECISION_BUFFER_MAX) of slow writes."""
+    from service.errors import Unavailable
+
+    journal = app.state.journal
+    original: Callable[..., asyncio.Future[None]] = journal.submit
+    calls = {"n": 0}
+
+    def submit(record: Any, template: str, loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[None]:
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise Unavailable("the decision log is full; retry later", retry_after=5)
+        return original(record, template, loop)
+
+    monkeypatch.setattr(journal, "submit", submit)
+
+
+# --- the served rule set, as a client sees it and as the repository holds it ----------------------
+async def served(client: httpx.AsyncClient) -> dict[str, Any]:
+    """The rule set the application serves, as GET /v1/rulesets/active reports it (version, digest, rule_count)."""
+    r = await client.get("/v1/rulesets/active", headers=bearer("reader"))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def catalogue_ids() -> set[str]:
+    """Every instrument id of the repository's catalogue (rules/instruments.yaml), the one the test apps serve."""
+    rows = yaml.safe_load((RULES / "instruments.yaml").read_text(encoding="utf-8"))
+    return {row["id"] for row in rows}
+
+
+@functools.cache
+def _sources() -> Sources:
+    from service.rulebase.sources import Sources
+
+    return Sources({p.name: p.read_text(encoding="utf-8") for p in (RULES / "sources").glob("*.txt")})
+
+
+def quotes_source(document: str, quote: str) -> bool:
+    """True when `quote` stands word for word (white space folded) in rules/sources/`document`, the source
+    documents the test apps serve."""
+    return _sources().quotes(document, quote)
 
 
 # --- small rule sets, written inline -------------------------------------------------------------
@@ -95,7 +202,8 @@ CITATION = {
     "provision": "II(I)1(1)",
     "document": "004_b81d122921d22990.txt",
     "quote": "Businesses without permits, i. e. enterprises, without having acquired the corresponding "
-             "telecommunication business permits, conducting unauthorized IDC, ISP and CDN businesses in the jurisdiction.",
+             "telecommunication business permits, conducting unauthorized IDC, ISP and CDN businesses in the "
+             "jurisdiction.",
 }
 
 
@@ -121,14 +229,15 @@ def write_rules(directory: Path, rules: list[dict[str, Any]], examples: dict[str
                 rule.setdefault("citations", [CITATION])
             rule.setdefault("examples", {"fires": ["empty"], "quiet": ["empty"]})
         out.append(rule)
-    exs = {"empty": {}}
+    exs: dict[str, Any] = {"empty": {}}
     exs.update(examples or {})
     (directory / name).write_text(yaml.dump({"rules": out, "examples": exs}, Dumper=_NoAliases, sort_keys=False),
                                   encoding="utf-8")
     return directory
 
 
-def compile_rules(directory: Path, rules: list[dict[str, Any]], examples: dict[str, Any] | None = None):
+def compile_rules(directory: Path, rules: list[dict[str, Any]],
+                  examples: dict[str, Any] | None = None) -> CompiledRuleSet:
     """Build and compile without running examples (the unit tests check behaviour themselves)."""
     from service.engine.evaluate import CompiledRuleSet
     from service.rulebase.loading import from_directory
@@ -138,7 +247,7 @@ def compile_rules(directory: Path, rules: list[dict[str, Any]], examples: dict[s
     return CompiledRuleSet(build_ruleset(from_directory(directory)), "unit")
 
 
-def fired(compiled, profile: dict[str, Any]) -> dict[str, Any]:
+def fired(compiled: CompiledRuleSet, profile: dict[str, Any]) -> dict[str, Obligation]:
     """rule id -> obligation for the rules a profile triggers."""
     from service.profile.model import Profile
 

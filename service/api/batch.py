@@ -13,6 +13,8 @@ from service.engine.assessment import Assessment, RuleSetRef
 
 
 class BatchRequest(BaseModel):
+    """The body of POST /v1/assessments/batch: the profiles, each checked on its own (a bad one fails alone)."""
+
     model_config = ConfigDict(extra="forbid")
 
     profiles: list[Any] = Field(

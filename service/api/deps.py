@@ -1,49 +1,59 @@
-"""Dependencies handlers ask for, as `Annotated` aliases so handlers read like plain functions."""
+"""Dependencies handlers ask for, as `Annotated` aliases so handlers read like plain functions.
+
+`app.state` is untyped (Starlette's State): each service gets its type here, where it leaves it."""
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.evaluation import Evaluations, Limits
 from service.activation import Activation
+from service.evaluation import Evaluations, Limits
 from service.serving import Serving
-from service.versions import Versions
 from service.settings import Settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
+from service.versions import Versions
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_db(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 async def get_serving(request: Request) -> Serving:
-    return request.app.state.serving
+    serving: Serving = request.app.state.serving
+    return serving
 
 
 async def get_versions(request: Request) -> Versions:
-    return request.app.state.versions
+    versions: Versions = request.app.state.versions
+    return versions
 
 
 async def get_activation(request: Request) -> Activation:
-    return request.app.state.activation
+    activation: Activation = request.app.state.activation
+    return activation
 
 
 async def get_journal(request: Request) -> DecisionJournal:
-    return request.app.state.journal
+    journal: DecisionJournal = request.app.state.journal
+    return journal
 
 
 async def get_evaluations(request: Request) -> Evaluations:
-    return request.app.state.evaluations
+    evaluations: Evaluations = request.app.state.evaluations
+    return evaluations
 
 
 async def get_limits(request: Request) -> Limits:
-    return request.app.state.limits
+    limits: Limits = request.app.state.limits
+    return limits
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -12,27 +12,35 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service.api import bodies
-from pydantic import BaseModel, Field
-
 from service import errors as domain
+from service.api import bodies
 from service.errors import ErrorItem, ServiceError, from_pydantic
 
 log = logging.getLogger("service.api")
 PROBLEM = "application/problem+json"
 CHALLENGE = 'Bearer realm="compliance-engine"'
+#: The `responses=` of a route: status -> what the OpenAPI description says about that answer.
+OpenApiResponses = dict[int | str, dict[str, Any]]
+
+
+def absent_when_none(value: object) -> bool:
+    """For `Field(exclude_if=...)`: a key the answer leaves out rather than writing null."""
+    return value is None
 
 
 class ProblemError(BaseModel):
+    """One thing wrong: where, and what is allowed there (as `ErrorItem.as_dict` writes it)."""
+
     path: str = Field(description="Where: a JSON path into the request (services[0].type), a header or a file.")
     message: str = Field(description="What is wrong there, and what is allowed.")
-    file: str | None = Field(None, description="For a rule set: the file.")
-    rule: str | None = Field(None, description="For a rule set: the rule id.")
+    file: str | None = Field(None, exclude_if=absent_when_none, description="For a rule set: the file.")
+    rule: str | None = Field(None, exclude_if=absent_when_none, description="For a rule set: the rule id.")
 
 
 class Problem(BaseModel):
@@ -83,7 +91,7 @@ def document(exc: ServiceError) -> dict[str, Any]:
 
 
 def headers_of(exc: ServiceError) -> dict[str, str] | None:
-    headers = {}
+    headers: dict[str, str] = {}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, domain.Unauthorized):
@@ -91,14 +99,14 @@ def headers_of(exc: ServiceError) -> dict[str, str] | None:
     return headers or None
 
 
-def documented(description: str) -> dict:
+def documented(description: str) -> dict[str, Any]:
     """An error response as the OpenAPI description states it: a Problem, served as application/problem+json."""
     return {"description": description, "model": Problem,
             "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 #: What any /v1 operation may answer besides its own responses.
-COMMON = {
+COMMON: OpenApiResponses = {
     400: documented("The body is not JSON (or not the JSON the operation takes)"),
     401: documented("A token is needed (or the one sent is not known); see WWW-Authenticate"),
     403: documented("The token's role may not do this"),
@@ -152,7 +160,8 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
                            [ErrorItem(path="headers.content-type", message=message)], "/problems/invalid-request")
         errors = from_pydantic(list(exc.errors()), model)
         detail = "; ".join(f"{e.path}: {e.message}" for e in errors[:3])
-        return problem(422, "Invalid request", detail or "the request is not valid", errors, "/problems/invalid-request")
+        return problem(422, "Invalid request", detail or "the request is not valid", errors,
+                       "/problems/invalid-request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -61,20 +61,26 @@ ITEM_IDENTITY = {"cross_border": ("data_category",), "products": ("trade",)}
 
 # --- the answer --------------------------------------------------------------------------------------
 class OpenedRule(BaseModel):
-    rule_id: str
-    kind: str
-    severity: str
-    title: str
+    """A rule a fact would make report (or stop reporting): enough to rank and show it."""
+
+    rule_id: str = Field(description="The rule's id; its citations are under `rules` of the answer.")
+    kind: str = Field(description="The kind of finding it gives: obligation, prohibition, violation, advisory, notice.")
+    severity: str = Field(description="Its severity: critical, high, medium, low or info.")
+    title: str = Field(description="The rule's title.")
 
 
 class RuleCitations(BaseModel):
-    kind: str
-    severity: str
-    title: str
-    citations: list[Citation]
+    """A rule the questions would open, with where the law says so: cited once however many questions open it."""
+
+    kind: str = Field(description="The kind of finding it gives: obligation, prohibition, violation, advisory, notice.")
+    severity: str = Field(description="Its severity: critical, high, medium, low or info.")
+    title: str = Field(description="The rule's title.")
+    citations: list[Citation] = Field(description="The instruments and passages the rule rests on, first the main one.")
 
 
 class Question(BaseModel):
+    """A fact the profile does not give that would make further rules report if it were true."""
+
     id: str = Field(description="Stable key of the fact: its path and value.")
     path: str = Field(description="Where the fact goes in the profile; [+] is a new item of the list.")
     statement: str = Field(description="The fact, stated as true.")
@@ -87,13 +93,17 @@ class Question(BaseModel):
 
 
 class QuestionGroup(BaseModel):
+    """The questions about one part of the profile, so that a form can ask them together."""
+
     group: str = Field(description="`business`, a list (`services`: new items), or an item (`services[0]`).")
-    title: str
+    title: str = Field(description="The part of the profile in words: 'About the business', or an item's label and path.")
     score: int = Field(description="The best score among its questions.")
-    questions: list[Question]
+    questions: list[Question] = Field(description="Its questions, the best score first.")
 
 
 class ConditionalAnswer(BaseModel):
+    """One answer to a conditional question and what it would change in the assessment."""
+
     value: Any = Field(description="The answer.")
     patch: list[dict[str, Any]] = Field(description="A JSON Patch (RFC 6902) adding the answer to the profile.")
     opens: list[OpenedRule] = Field(description="Rules that would report with this answer and do not now.")
@@ -114,11 +124,11 @@ class Questions(BaseModel):
     """Facts not yet given that would make further rules apply, grouped and ranked. Not recorded."""
 
     ruleset: RuleSetRef
-    as_of: dt.date
+    as_of: dt.date = Field(description="The day the rules were evaluated for (the request's `as_of`, else today).")
     considered: int = Field(description="Candidate facts proposed by the rules' conditions and tried.")
     found: int = Field(description="Candidates that open at least one rule.")
     shown: int = Field(description="Questions in this answer (at most `limit`, the best first).")
-    groups: list[QuestionGroup]
+    groups: list[QuestionGroup] = Field(description="The questions shown, by part of the profile, the best first.")
     rules: dict[str, RuleCitations] = Field(
         description="Every rule the questions shown would open, with its citations.")
     conditional: list[ConditionalQuestion] = Field(default_factory=list, description=(

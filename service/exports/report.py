@@ -21,7 +21,8 @@ KIND_HEADINGS = {
     "advisory": "Advisories: drafts and non-binding texts",
     "notice": "Notices: campaigns, inspections and opportunities",
 }
-CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                           "frame-ancestors 'none'")
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent),

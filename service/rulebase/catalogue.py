@@ -25,6 +25,8 @@ PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 
 class Status(StrEnum):
+    """What the source documents call an instrument (its legal force says what it can bind)."""
+
     final = "final"
     draft = "draft"
     campaign = "campaign"
@@ -73,14 +75,17 @@ KINDS_BY_FORCE: dict[LegalForce, frozenset[str]] = {
 
 
 class Instrument(BaseModel):
+    """A legal instrument of the catalogue (rules/instruments.yaml): what every citation names."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    issuer: str
-    title: str
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                    description="The catalogue's identifier, the one every citation uses (shared/instruments.tsv).")
+    issuer: str = Field(description="The authority that issued it, as the sources name it.")
+    title: str = Field(description="Its title, in English as the sources give it.")
     issued: str | None = Field(None, pattern=PARTIAL_DATE, description=(
         "As precisely as established: the sources, or the official text recorded in in_force_source."))
-    document_number: str | None = None
+    document_number: str | None = Field(None, description="Its official document number, where the sources give one.")
     status: Status = Field(
         description="What the sources call it: final, draft, campaign, plan, standard, report, referenced.")
     legal_force: LegalForce = Field(description="Its place in the Chinese legal order: what it can bind.")
@@ -91,7 +96,8 @@ class Instrument(BaseModel):
     in_force_source: str | None = Field(None, max_length=1000, description=(
         "Where in_force_from (and in_force_until) come from: the source document, or the official text or legal "
         "database consulted; or, when the date is not established, why."))
-    jurisdiction: str = "CN"
+    jurisdiction: str = Field("CN", description=(
+        "Where it applies: CN for the whole country, or a region's code (CN-SH, CN-GD-SZ) for a local instrument."))
     seeds: list[str] = Field(min_length=1, description="Source documents (rules/sources/) that mention it.")
     binds: str = Field(description="Whom the sources say it places duties on.")
     business_duty: bool = Field(

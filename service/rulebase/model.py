@@ -45,6 +45,9 @@ EXAMPLE_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Kind(StrEnum):
+    """What a finding is: a duty to act (obligation), a duty not to act (prohibition), a breach the facts show
+    (violation), guidance or a draft's expectation that binds no one (advisory), or something to know (notice)."""
+
     obligation = "obligation"
     prohibition = "prohibition"
     violation = "violation"
@@ -57,6 +60,8 @@ KIND_ORDER = {k: i for i, k in enumerate(["violation", "prohibition", "obligatio
 
 
 class Severity(StrEnum):
+    """How much a finding weighs, critical first: the rule's author's reading of its consequences."""
+
     critical = "critical"
     high = "high"
     medium = "medium"
@@ -89,6 +94,8 @@ class RuleInterpretation(RuleModel):
 
 
 class Examples(RuleModel):
+    """The example profiles a rule is checked against: some must trigger it, near misses must not."""
+
     fires: list[str] = Field(min_length=1, description="Example profiles that must trigger the rule.")
     quiet: list[str] = Field(min_length=1, description="Near misses: example profiles that must not trigger it.")
 

@@ -19,6 +19,14 @@ from tests.integration.test_propagation import AUTH_ENV, new_rule_files
 pytestmark = pytest.mark.integration
 
 
+def activate(url: str, version: str) -> None:
+    """Ask the server at `url` to activate `version`, as an operator's client would; it may be killed under it."""
+    try:
+        httpx.post(f"{url}/v1/rulesets/{version}/activate", headers=bearer("operator"), timeout=30)
+    except httpx.HTTPError:
+        pass  # the server dies under it
+
+
 def test_sigkill_during_activation(tmp_path):
     random.seed(7)
     db_url = f"sqlite:///{tmp_path}/service.db"
@@ -30,15 +38,7 @@ def test_sigkill_during_activation(tmp_path):
     outcomes = []
     for trial in range(6):
         target = versions[(trial + 1) % 2]
-        url = server.url
-
-        def activate():
-            try:
-                httpx.post(f"{url}/v1/rulesets/{target}/activate", headers=bearer("operator"), timeout=30)
-            except httpx.HTTPError:
-                pass  # the server dies under it
-
-        caller = threading.Thread(target=activate)
+        caller = threading.Thread(target=activate, args=(server.url, target))
         caller.start()
         time.sleep(random.uniform(0.0, 0.25))
         server.stop(signal.SIGKILL)

@@ -37,17 +37,17 @@ def test_the_csv_quotes_and_defuses_formulas():
     text = table.render(hostile_assessment())
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == 3  # header, the finding, the same finding upcoming
-    row = dict(zip(table.COLUMNS, rows[1]))
+    row = dict(zip(table.COLUMNS, rows[1], strict=True))
     assert row["title"].startswith("'=HYPERLINK(")
     assert row["summary"] == "'-1+1"
     assert row["because"] == f"'@SUM(A1); {HOSTILE}"
     assert row["quote"] == f'He said "stop", then, {HOSTILE}\nnext line'
     assert row["provision"] == 'II"(1)' and row["deadline"] == "2017-03-31" and row["overdue"] == "false"
-    assert dict(zip(table.COLUMNS, rows[2]))["starts"] == "2017-04-01"
+    assert dict(zip(table.COLUMNS, rows[2], strict=True))["starts"] == "2017-04-01"
 
 
 def test_only_a_leading_formula_character_is_defused():
     a = hostile_assessment()
     a.obligations[0].because.reverse()
     rows = list(csv.reader(io.StringIO(table.render(a), newline="")))
-    assert dict(zip(table.COLUMNS, rows[1]))["because"] == f"{HOSTILE}; @SUM(A1)"
+    assert dict(zip(table.COLUMNS, rows[1], strict=True))["because"] == f"{HOSTILE}; @SUM(A1)"
