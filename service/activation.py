@@ -17,7 +17,7 @@ from service.errors import NotFound, ServiceError
 from service.rulebase.loading import from_directory
 from service.serving import ServedRuleSet, Serving
 from service.store import audit
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database
 from service.versions import Versions
 

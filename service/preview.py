@@ -15,7 +15,7 @@ from service.evaluation import Limits
 from service.profile.model import Profile
 from service.serving import Serving
 from service.store import decisions
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database
 from service.versions import Versions
 

@@ -13,7 +13,7 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.activation import Activation
-from service.store.rulesets import NOTIFY_CHANNEL
+from service.store.ruleset_versions import NOTIFY_CHANNEL
 
 log = logging.getLogger("service.propagation")
 

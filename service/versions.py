@@ -16,7 +16,7 @@ from service.rulebase.loading import RuleFiles
 from service.rulebase.ruleset import build_ruleset
 from service.serving import ServedRuleSet
 from service.store import audit
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database
 from service.store.tables import RuleSetVersion
 

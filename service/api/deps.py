@@ -16,7 +16,8 @@ from service.store.journal import DecisionJournal
 from service.versions import Versions
 
 
-async def get_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
+    """The settings this application was created with (service.settings.get_settings reads the environment)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -56,7 +57,7 @@ async def get_limits(request: Request) -> Limits:
     return limits
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 ServingDep = Annotated[Serving, Depends(get_serving)]
 VersionsDep = Annotated[Versions, Depends(get_versions)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from service.api.problems import ProblemError, absent_when_none
 from service.engine.assessment import RuleSetRef
 from service.rulebase.catalogue import Instrument, LegalForce
-from service.rulebase.model import Examples, Kind, RuleCitation, RuleInterpretation, Severity
+from service.rulebase.rule_file import Examples, Kind, RuleCitation, RuleInterpretation, Severity
 
 
 class ApiModel(BaseModel):
@@ -115,7 +115,7 @@ class InstrumentList(FromRuleSet):
 # --- rule sets --------------------------------------------------------------------------------------------------
 
 
-class LoadedRuleSet(ApiModel):
+class ServedRuleSetSummary(ApiModel):
     """A rule-set version as this process loaded it (the answer to activate and reload)."""
 
     version: str = Field(description="The version's name.")
@@ -127,7 +127,7 @@ class LoadedRuleSet(ApiModel):
         "When it was made active (UTC); null when served from RULES_DIR without the database."))
 
 
-class ActiveRuleSet(LoadedRuleSet):
+class ActiveRuleSet(ServedRuleSetSummary):
     """The version this process serves (GET /v1/rulesets/active), and what the database says is active."""
 
     database_version: str | None = Field(description=(

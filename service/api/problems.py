@@ -1,7 +1,7 @@
 """Every error the API returns is a problem details document (RFC 9457) with `errors: [{path, message}]`.
 
 This is the one place that decides the HTTP answer to a domain error (`service/errors.py`): its status, title
-and problem type (`KINDS`), and the headers it carries (Retry-After, WWW-Authenticate).
+and problem type (`PROBLEM_KINDS`), and the headers it carries (Retry-After, WWW-Authenticate).
 """
 from __future__ import annotations
 
@@ -54,33 +54,33 @@ class Problem(BaseModel):
 
 
 @dataclass(frozen=True)
-class Kind:
+class ProblemKind:
     status: int
     title: str
     type: str
 
 
 #: The HTTP answer to each domain error; a subclass not listed answers as its nearest listed ancestor.
-KINDS: dict[type[ServiceError], Kind] = {
-    domain.ServiceError: Kind(500, "Internal error", "about:blank"),
-    domain.InvalidProfile: Kind(422, "Invalid profile", "/problems/invalid-profile"),
-    domain.ProfileTooLarge: Kind(422, "Profile too large", "/problems/profile-too-large"),
-    domain.InvalidRequest: Kind(422, "Invalid request", "/problems/invalid-request"),
-    domain.RequestTooLarge: Kind(422, "Request too large", "/problems/request-too-large"),
-    domain.InvalidRuleSet: Kind(422, "Invalid rule set", "/problems/invalid-ruleset"),
-    domain.NotFound: Kind(404, "Not found", "/problems/not-found"),
-    domain.Unauthorized: Kind(401, "Unauthorized", "/problems/unauthorized"),
-    domain.Forbidden: Kind(403, "Forbidden", "/problems/forbidden"),
-    domain.Conflict: Kind(409, "Conflict", "/problems/conflict"),
-    domain.PayloadTooLarge: Kind(413, "Payload too large", "/problems/payload-too-large"),
-    domain.Unavailable: Kind(503, "Service unavailable", "/problems/unavailable"),
-    domain.EvaluationTimeout: Kind(503, "Evaluation timed out", "/problems/evaluation-timeout"),
-    domain.EngineFailure: Kind(500, "Rule engine failure", "/problems/engine-failure"),
+PROBLEM_KINDS: dict[type[ServiceError], ProblemKind] = {
+    domain.ServiceError: ProblemKind(500, "Internal error", "about:blank"),
+    domain.InvalidProfile: ProblemKind(422, "Invalid profile", "/problems/invalid-profile"),
+    domain.ProfileTooLarge: ProblemKind(422, "Profile too large", "/problems/profile-too-large"),
+    domain.InvalidRequest: ProblemKind(422, "Invalid request", "/problems/invalid-request"),
+    domain.RequestTooLarge: ProblemKind(422, "Request too large", "/problems/request-too-large"),
+    domain.InvalidRuleSet: ProblemKind(422, "Invalid rule set", "/problems/invalid-ruleset"),
+    domain.NotFound: ProblemKind(404, "Not found", "/problems/not-found"),
+    domain.Unauthorized: ProblemKind(401, "Unauthorized", "/problems/unauthorized"),
+    domain.Forbidden: ProblemKind(403, "Forbidden", "/problems/forbidden"),
+    domain.Conflict: ProblemKind(409, "Conflict", "/problems/conflict"),
+    domain.PayloadTooLarge: ProblemKind(413, "Payload too large", "/problems/payload-too-large"),
+    domain.Unavailable: ProblemKind(503, "Service unavailable", "/problems/unavailable"),
+    domain.EvaluationTimeout: ProblemKind(503, "Evaluation timed out", "/problems/evaluation-timeout"),
+    domain.EngineFailure: ProblemKind(500, "Rule engine failure", "/problems/engine-failure"),
 }
 
 
-def kind_of(exc: ServiceError) -> Kind:
-    return next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
+def kind_of(exc: ServiceError) -> ProblemKind:
+    return next(PROBLEM_KINDS[cls] for cls in type(exc).__mro__ if cls in PROBLEM_KINDS)
 
 
 def document(exc: ServiceError) -> dict[str, Any]:

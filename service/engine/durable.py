@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import durable_rules_engine as core  # type: ignore[import-not-found]  # durable-rules' C core ships no stubs
+import durable_rules_engine as core
 import orjson
 
 from service.errors import EngineFailure, TooManyFirings

@@ -18,7 +18,7 @@ from service.profile import labels, regions, wording
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
-from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER, Rule, RuleCitation
+from service.rulebase.rule_file import Rule, RuleCitation, listing_key
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
@@ -194,7 +194,7 @@ class CompiledRuleSet:
                 upcoming.append(Upcoming.model_construct(
                     starts=starts, days_until=(starts - as_of).days,
                     obligation=self.obligation(spec, matches, starts, reasons)))
-        obligations.sort(key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
+        obligations.sort(key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
         upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
         deadlines = [Deadline.model_construct(date=o.deadline, days_left=(o.deadline - as_of).days, rule_id=o.rule_id,
                                               kind=o.kind, severity=o.severity, title=o.title, listed_in=where)

@@ -35,7 +35,7 @@ from service.profile import labels, regions, wording
 from service.profile.facts import FACT_TYPES
 from service.profile.model import Profile, check_list_sizes
 from service.rulebase.conditions import Pattern, Test, Var
-from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
+from service.rulebase.rule_file import listing_key
 from service.rulebase.ruleset import RuleSpec
 
 from .assessment import Citation, RuleSetRef
@@ -96,7 +96,7 @@ class QuestionGroup(BaseModel):
     """The questions about one part of the profile, so that a form can ask them together."""
 
     group: str = Field(description="`business`, a list (`services`: new items), or an item (`services[0]`).")
-    title: str = Field(description="The part of the profile in words: 'About the business', or an item's label and path.")
+    title: str = Field(description="The part of the profile in words: 'About the business', or an item's label.")
     score: int = Field(description="The best score among its questions.")
     questions: list[Question] = Field(description="Its questions, the best score first.")
 
@@ -385,7 +385,7 @@ def _opened(specs: Iterable[RuleSpec]) -> list[OpenedRule]:
         assert spec.rule.kind is not None  # only rules that report are opened or closed
         opened.append(OpenedRule(rule_id=spec.id, kind=spec.rule.kind.value, severity=spec.rule.severity.value,
                                  title=spec.rule.title))
-    return sorted(opened, key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
+    return sorted(opened, key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
 
 
 def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, matches: dict[str, list[Match]],

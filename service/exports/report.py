@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.engine.assessment import Assessment, Citation, Obligation
-from service.rulebase.model import KIND_ORDER
+from service.rulebase.rule_file import KIND_ORDER
 
 KIND_HEADINGS = {
     "violation": "Violations: the profile shows a breach",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from service.profile import regions
 
-from .model import KIND_ORDER
+from .rule_file import KIND_ORDER
 
 PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 

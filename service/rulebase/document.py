@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .model import KIND_ORDER
+from .rule_file import KIND_ORDER
 from .ruleset import RuleSet, RuleSpec
 
 KINDS = list(KIND_ORDER)

@@ -23,7 +23,7 @@ from . import explanations
 from .catalogue import Catalogue, Instrument
 from .conditions import Variant, Vocabulary, derived_values, kind_family, parse_when, referenced_facts
 from .loading import RULE_SUFFIXES, RuleFiles, YamlBudget, parse_yaml
-from .model import Rule, RuleFile, RuleInterpretation
+from .rule_file import Rule, RuleFile, RuleInterpretation
 from .sources import Sources
 
 CATALOGUE_FILE = "instruments.yaml"

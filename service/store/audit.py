@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from .db import Database
-from .rulesets import storable
+from .ruleset_versions import storable
 from .tables import AuditEvent, actor_name
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from service.store.db import Database
-from service.store.tables import Activation, RuleSetVersion
+from service.store.tables import RuleSetActivation, RuleSetVersion
 from tests.helpers import bearer
 from tests.integration.servers import start_server
 from tests.integration.test_propagation import AUTH_ENV, new_rule_files
@@ -46,7 +46,7 @@ def test_sigkill_during_activation(tmp_path):
 
         db = Database(db_url)
         with db.session() as session:
-            newest = session.exec(select(Activation).order_by(Activation.id.desc())).first()
+            newest = session.exec(select(RuleSetActivation).order_by(RuleSetActivation.id.desc())).first()
             stored = {v.version: v.digest for v in session.exec(select(RuleSetVersion))}
         db.dispose()
         assert newest is not None and newest.version in stored and newest.digest == stored[newest.version]

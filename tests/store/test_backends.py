@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 
 from service.store import audit, decisions
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database, normalise_url, revisions
 from service.store.journal import DecisionJournal
 from service.store.tables import ACTOR_LENGTH

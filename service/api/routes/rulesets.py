@@ -14,8 +14,8 @@ from service.api.models import (
     ActiveRuleSet,
     AuditEntry,
     AuditLog,
-    LoadedRuleSet,
     RuleSetPreview,
+    ServedRuleSetSummary,
     StoredRuleSet,
     StoredRuleSetDetail,
     StoredRuleSetList,
@@ -28,7 +28,7 @@ from service.preview import preview as preview_of
 from service.rulebase import loading
 from service.serving import ServedRuleSet
 from service.store import audit
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database
 from service.store.tables import AuditEvent, RuleSetVersion
 
@@ -48,9 +48,10 @@ def _stored(row: RuleSetVersion, active_version: str | None) -> StoredRuleSet:
                          created_at=row.created_at, created_by=row.created_by, active=row.version == active_version)
 
 
-def _loaded(loaded: ServedRuleSet) -> LoadedRuleSet:
-    return LoadedRuleSet(version=loaded.version, digest=loaded.digest, rule_count=loaded.rule_count,
-                         loaded_at=loaded.loaded_at, loaded_by=loaded.activated_by, activated_at=loaded.activated_at)
+def _served(served: ServedRuleSet) -> ServedRuleSetSummary:
+    return ServedRuleSetSummary(version=served.version, digest=served.digest, rule_count=served.rule_count,
+                                loaded_at=served.loaded_at, loaded_by=served.activated_by,
+                                activated_at=served.activated_at)
 
 
 def _event(event: AuditEvent) -> AuditEntry:
@@ -64,7 +65,7 @@ def active(serving: ServingDep, db: DbDep, _: Reader) -> ActiveRuleSet:
     if loaded is None:
         raise NotFound("no rule set is loaded")
     activation = store.active(db)
-    return ActiveRuleSet(**_loaded(loaded).model_dump(),
+    return ActiveRuleSet(**_served(loaded).model_dump(),
                          database_version=activation.version if activation else None,
                          previous_version=activation.previous_version if activation else None,
                          load_error=serving.health.last_error)
@@ -139,16 +140,16 @@ async def upload(request: Request, response: Response, versions: VersionsDep, pr
 
 
 @router.post("/v1/rulesets/reload", summary="Operator: load RULES_DIR from disk as a new version and activate it")
-async def reload(activation: ActivationDep, principal: Operator) -> LoadedRuleSet:
+async def reload(activation: ActivationDep, principal: Operator) -> ServedRuleSetSummary:
     loaded = await run_in_threadpool(activation.reload, principal.actor)
-    return _loaded(loaded)
+    return _served(loaded)
 
 
 @router.post("/v1/rulesets/{version}/activate", responses={404: documented("No such version")},
              summary="Operator: make a version active everywhere (an earlier one: a rollback)")
-async def activate(version: str, activation: ActivationDep, principal: Operator) -> LoadedRuleSet:
+async def activate(version: str, activation: ActivationDep, principal: Operator) -> ServedRuleSetSummary:
     loaded = await run_in_threadpool(activation.activate, version, principal.actor)
-    return _loaded(loaded)
+    return _served(loaded)
 
 
 @router.post("/v1/rulesets/{version}/preview", responses={404: documented("No such version")},

@@ -45,18 +45,19 @@ EXAMPLE_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Kind(StrEnum):
-    """What a finding is: a duty to act (obligation), a duty not to act (prohibition), a breach the facts show
-    (violation), guidance or a draft's expectation that binds no one (advisory), or something to know (notice)."""
+    """What a finding is: a breach the facts show (violation), a duty not to act (prohibition), a duty to act
+    (obligation), guidance or a draft's expectation that binds no one (advisory), or something to know (notice).
+    Declared in the order an assessment lists them: breaches first, heads-ups last."""
 
-    obligation = "obligation"
-    prohibition = "prohibition"
     violation = "violation"
+    prohibition = "prohibition"
+    obligation = "obligation"
     advisory = "advisory"
     notice = "notice"
 
 
-#: Order in which an assessment lists kinds: breaches first, heads-ups last.
-KIND_ORDER = {k: i for i, k in enumerate(["violation", "prohibition", "obligation", "advisory", "notice"])}
+#: Kind -> its place in an assessment's listing (the enum's order).
+KIND_ORDER: dict[str, int] = {kind.value: i for i, kind in enumerate(Kind)}
 
 
 class Severity(StrEnum):
@@ -69,7 +70,13 @@ class Severity(StrEnum):
     info = "info"
 
 
-SEVERITY_ORDER = {s: i for i, s in enumerate(["critical", "high", "medium", "low", "info"])}
+#: Severity -> its place in an assessment's listing within a kind (the enum's order).
+SEVERITY_ORDER: dict[str, int] = {severity.value: i for i, severity in enumerate(Severity)}
+
+
+def listing_key(kind: str, severity: str, rule_id: str) -> tuple[int, int, str]:
+    """Where a finding goes in a listing: by kind, then severity, then rule id (stable across runs)."""
+    return KIND_ORDER[kind], SEVERITY_ORDER[severity], rule_id
 
 
 class RuleModel(BaseModel):
