@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check schemas docs bench soak performance clean
+.PHONY: run test lint check schemas docs bench soak performance clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## serve on $(HOST):$(PORT) (127.0.0.1:8000) with SQLite in data/ and the rules in rules/
 	$(BIN)/compliance-engine serve
 
-test: $(STAMP)  ## the whole suite; set TEST_DATABASE_URL to also run the API tests on PostgreSQL
+test: lint  ## lint, types, then the whole suite; set TEST_DATABASE_URL to also run the API tests on PostgreSQL
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff over the code, tests and benchmarks; mypy (strict) over service/ (pyproject.toml says how)
+	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy
 
 check: $(STAMP)  ## validate rules/, compile it and run every rule's examples
 	$(BIN)/compliance-engine check rules/

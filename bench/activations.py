@@ -18,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.profiles import SMALL  # noqa: E402
 from bench.soak import rss_mb  # noqa: E402
+from service.activation import Activation  # noqa: E402
 from service.profile.model import Profile  # noqa: E402
 from service.rulebase.loading import RuleFiles, from_directory  # noqa: E402
-from service.rulesets import RuleSets  # noqa: E402
+from service.serving import Serving  # noqa: E402
 from service.store.db import Database  # noqa: E402
+from service.versions import Versions  # noqa: E402
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 
@@ -33,34 +35,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
         db.migrate()
-        rulesets = RuleSets(db, RULES)
+        serving, stored = Serving(), Versions(db)
+        activation = Activation(db, RULES, serving, stored)
         first = from_directory(RULES)
         files = dict(first.files)
         name = "miit-2017-internet-access-market-cleanup.yaml"
         files[name] = files[name].replace("severity: critical", "severity: high", 1)
-        versions = [rulesets.store(first, "bench")[0].version, rulesets.store(RuleFiles(files), "bench")[0].version]
+        versions = [stored.store(first, "bench")[0].version, stored.store(RuleFiles(files), "bench")[0].version]
         profile = Profile.model_validate(SMALL)
         for i in range(20):  # warm up
-            rulesets.activate(versions[i % 2], "bench")
-            with rulesets.lease() as loaded:
+            activation.activate(versions[i % 2], "bench")
+            with serving.lease() as loaded:
                 loaded.compiled.evaluate(profile, "bench")
         start = rss_mb()
-        print(f"after warm-up: RSS {start:.1f} MB; rule base of {rulesets.current.rule_count} rules")
+        print(f"after warm-up: RSS {start:.1f} MB; rule base of {serving.current.rule_count} rules")
         times = []
         step = max(1, args.activations // 10)
         for i in range(1, args.activations + 1):
             t0 = time.perf_counter()
-            rulesets.activate(versions[i % 2], "bench")
+            activation.activate(versions[i % 2], "bench")
             times.append(time.perf_counter() - t0)
-            with rulesets.lease() as loaded:
+            with serving.lease() as loaded:
                 loaded.compiled.evaluate(profile, "bench")
             if i % step == 0:
                 print(f"{i:>5} activations: RSS {rss_mb():.1f} MB")
         end = rss_mb()
         times.sort()
-        print(f"activation: median {statistics.median(times) * 1e3:.0f} ms, p99 {times[int(len(times) * 0.99) - 1] * 1e3:.0f} ms")
-        print(f"RSS growth over {args.activations} activations: {end - start:+.1f} MB (start {start:.1f}, end {end:.1f})")
-        rulesets.close()
+        p99 = times[int(len(times) * 0.99) - 1]
+        print(f"activation: median {statistics.median(times) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms")
+        print(f"RSS growth over {args.activations} activations: {end - start:+.1f} MB "
+              f"(start {start:.1f}, end {end:.1f})")
+        serving.close()
         db.dispose()
 
 

@@ -30,7 +30,8 @@ from tests.integration.servers import free_port  # noqa: E402
 
 
 def realistic_profiles(n: int) -> list[dict]:
-    sources = [yaml.safe_load(p.read_text(encoding="utf-8"))["profile"] for p in sorted((ROOT / "tests" / "scenarios").glob("*.yaml"))]
+    scenarios = sorted((ROOT / "tests" / "scenarios").glob("*.yaml"))
+    sources = [yaml.safe_load(p.read_text(encoding="utf-8"))["profile"] for p in scenarios]
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict):

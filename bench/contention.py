@@ -123,7 +123,8 @@ async def measure(url: str, seconds: float, heavy_count: int, connections: int) 
     heavy_lat, batch_lat = await heavy_task, await batch_task
     print(f"small profiles beside {heavy_count} heavy clients and the batch: {loaded / seconds:,.0f} req/s, "
           f"p50 {pct(loaded_lat, .5) * 1000:.1f} ms, p99 {pct(loaded_lat, .99) * 1000:.1f} ms")
-    print(f"heavy profiles: {len(heavy_lat)} answered, median {statistics.median(heavy_lat) if heavy_lat else 0:.2f} s, "
+    heavy_median = statistics.median(heavy_lat) if heavy_lat else 0
+    print(f"heavy profiles: {len(heavy_lat)} answered, median {heavy_median:.2f} s, "
           f"max {max(heavy_lat, default=0):.2f} s; batches of 10: {len(batch_lat)} answered")
 
 

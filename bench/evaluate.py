@@ -16,7 +16,7 @@ from bench.profiles import LARGE, SMALL  # noqa: E402
 from service.engine.checks import prepare  # noqa: E402
 from service.profile.model import Profile  # noqa: E402
 from service.rulebase.loading import from_directory  # noqa: E402
-from service.rulesets import settle_heap  # noqa: E402
+from service.serving import settle_heap  # noqa: E402
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 

@@ -17,8 +17,8 @@ _SERVICE_TYPES = ["idc", "cloud_computing", "cdn", "isp", "website_hosting", "mo
                   "iot_platform", "online_ride_hailing", "educational_app", "mobile_financial_app",
                   "financial_information_services", "internet_audiovisual_programmes", "online_audiovisual_information",
                   "industrial_internet_platform", "public_wlan", "user_profiling", "credit_information",
-                  "data_centre", "connected_vehicles", "epidemic_prevention_app", "network_information_content_platform",
-                  "cybersecurity_threat_information"]
+                  "data_centre", "connected_vehicles", "epidemic_prevention_app",
+                  "network_information_content_platform", "cybersecurity_threat_information"]
 _REGIONS = ["CN-BJ", "CN-SH", "CN-GD", "CN-GD-SZ", "CN-ZJ", "CN-HI", "CN-TJ"]
 _DATA = ["personal_information", "sensitive_personal_information", "children_personal_information",
          "personal_financial_information", "credit_information", "health_medical_data", "industrial_data",
@@ -33,7 +33,8 @@ LARGE = {
                  for i, t in enumerate(["IDC", "ISP", "CDN", "ICP", "BASIC_TELECOM", "MOBILE_RESALE",
                                         "INTERNET_AV_PROGRAMME", "FINANCIAL_INFORMATION_SERVICE", "IDC", "CDN"])],
     "services": [{"type": t, "regions": [_REGIONS[i % len(_REGIONS)]],
-                  "attributes": {"users": 1000 * (i + 1) ** 3, "targets_minors": i % 4 == 0, "third_party_sdks": i % 2 == 0}}
+                  "attributes": {"users": 1000 * (i + 1) ** 3, "targets_minors": i % 4 == 0,
+                                 "third_party_sdks": i % 2 == 0}}
                  for i, t in enumerate(_SERVICE_TYPES)],
     "network_resources": [{"kind": "ip_addresses", "provider_licensed": True, "recorded": False},
                           {"kind": "bandwidth", "provider_licensed": False}],

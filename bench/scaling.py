@@ -24,7 +24,7 @@ from service.profile.model import Profile  # noqa: E402
 from service.profile.regions import PROVINCES, in_mainland  # noqa: E402
 from service.rulebase.loading import from_directory  # noqa: E402
 from service.rulebase.ruleset import RuleSet, build_ruleset  # noqa: E402
-from service.rulesets import settle_heap  # noqa: E402
+from service.serving import settle_heap  # noqa: E402
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 MAINLAND = sorted(code for code in PROVINCES if in_mainland(code))

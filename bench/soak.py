@@ -47,7 +47,8 @@ def main() -> None:
         if i % step == 0:
             print(f"{i:>7} evaluations: RSS {rss_mb():.1f} MB ({time.perf_counter() - t0:.0f} s)")
     end = rss_mb()
-    print(f"RSS growth over {args.evaluations} evaluations: {end - start:+.1f} MB (start {start:.1f} MB, end {end:.1f} MB)")
+    print(f"RSS growth over {args.evaluations} evaluations: {end - start:+.1f} MB "
+          f"(start {start:.1f} MB, end {end:.1f} MB)")
     compiled.close()
 
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,9 +93,9 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 def load(url: str, seconds: int, connections: int, script: Path) -> dict:
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(text for text in out.splitlines() if text.startswith("RESULT"))
     n, status_errors, socket_errors, p50, p90, p99, duration = line.split()[1:]
     return {"rps": int(n) / (float(duration) / 1e6), "requests": int(n), "non_2xx": int(status_errors),
             "socket_errors": int(socket_errors), "p50_ms": float(p50) / 1e3, "p90_ms": float(p90) / 1e3,
@@ -148,7 +147,8 @@ def activations_under_load(tmp: Path, seconds: int, connections: int, script: Pa
     print(f"{'2 workers, activations every second':40} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:6.2f} ms  "
           f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}")
     print(f"activations during the load: {len(times)}, failed {len(failures)}, median "
-          f"{statistics.median(times) * 1e3:.0f} ms, max {times[-1] * 1e3:.0f} ms (target <= 1 s, zero failed requests)")
+          f"{statistics.median(times) * 1e3:.0f} ms, max {times[-1] * 1e3:.0f} ms "
+          "(target <= 1 s, zero failed requests)")
 
 
 def main() -> None:
@@ -167,7 +167,8 @@ def main() -> None:
         ("bare FastAPI (validate + constant)", [str(BIN / "uvicorn"), "bench.bare_app:app", "--log-level", "warning"],
          {}, ""),
         ("service, 1 worker, decision log on", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, ""),
-        ("service, 1 worker, decision log off", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, "?record=false"),
+        ("service, 1 worker, decision log off", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"},
+         "?record=false"),
         ("service, 2 workers, decision log on", [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "2"}, ""),
         (new, [str(BIN / "compliance-engine"), "serve"], {"WORKERS": "1"}, ""),
     ]
@@ -179,7 +180,8 @@ def main() -> None:
             port = free_port()
             run_id = f"{round_}-{i}"
             env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning",
-                   "DATABASE_URL": f"sqlite:///{tmp}/run{run_id}.db", "DECISION_JOURNAL_DIR": str(tmp / f"journal{run_id}")}
+                   "DATABASE_URL": f"sqlite:///{tmp}/run{run_id}.db",
+                   "DECISION_JOURNAL_DIR": str(tmp / f"journal{run_id}")}
             if "bench.bare_app:app" in command:
                 command = command + ["--host", "127.0.0.1", "--port", str(port)]
             process = start(command, env, port, tmp / f"run{run_id}.log")
@@ -201,7 +203,8 @@ def main() -> None:
         spread = [v["rps"] for v in rounds[label]]
         print(f"{label:40} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p90 {r['p90_ms']:6.2f} ms  "
               f"p99 {r['p99_ms']:6.2f} ms  non-2xx {sum(v['non_2xx'] for v in rounds[label])}  "
-              f"socket errors {sum(v['socket_errors'] for v in rounds[label])}  (rounds {min(spread):.0f}-{max(spread):.0f})")
+              f"socket errors {sum(v['socket_errors'] for v in rounds[label])}  "
+              f"(rounds {min(spread):.0f}-{max(spread):.0f})")
     bare = results["bare FastAPI (validate + constant)"]["rps"]
     on = results["service, 1 worker, decision log on"]
     off = results["service, 1 worker, decision log off"]

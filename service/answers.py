@@ -57,18 +57,22 @@ def make(assessment: Assessment) -> Answer:
                   tuple((o.rule_id, o.kind) for o in assessment.obligations))
 
 
+#: What an answer is cached by under one served version: (horizon in days, the profile as stated, in canonical JSON).
+Key = tuple[int, str]
+
+
 class AnswerCache:
-    """Answers by (rule-set digest, canonical profile, horizon), least recently used out, bounded in bytes."""
+    """Answers by (horizon, canonical profile) under one served version, least recently used out, bounded in bytes."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, Answer] = OrderedDict()
+        self._items: OrderedDict[Key, Answer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple) -> Answer | None:
+    def get(self, key: Key) -> Answer | None:
         with self._lock:
             answer = self._items.get(key)
             if answer is None:
@@ -78,7 +82,7 @@ class AnswerCache:
             self.hits += 1
             return answer
 
-    def put(self, key: tuple, answer: Answer) -> None:
+    def put(self, key: Key, answer: Answer) -> None:
         size = len(answer.template) + len(key[1])
         if size > self.max_bytes:
             return

@@ -6,25 +6,26 @@ gives exactly what was first returned.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import evaluation
-from service.engine.assessment import Assessment, Obligation, RulesetRef, Upcoming
+from service import changes, evaluation
+from service.engine.assessment import Assessment, Obligation, RuleSetRef, Upcoming
 from service.engine.questions import Questions, ask
 from service.errors import ErrorItem, NotFound, TooManyFirings
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
+from service.evaluation import DEFAULT_HORIZON_DAYS, Evaluated, Limits
 from service.profile.model import Profile
-from service.rulesets import Loaded
+from service.serving import ServedRuleSet
 from service.store import decisions
 from service.store.db import Database
 from service.store.journal import DecisionJournal
 
 
-def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> Any:
+def record(journal: DecisionJournal, recorded: Evaluated,
+           loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[None]:
     """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
     a = recorded.answer
     return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
@@ -33,13 +34,7 @@ def record(journal: DecisionJournal, recorded: Recorded, loop: Any = None) -> An
                           recorded.answer.template, loop)
 
 
-def assess(loaded: Loaded, profile: Profile, limits: Limits, horizon_days: int = DEFAULT_HORIZON_DAYS) -> Recorded:
-    """One profile, bounded and evaluated (blocking: run it with `Evaluations.run`)."""
-    evaluation.size(profile, limits)
-    return evaluation.evaluate(loaded, profile, limits.budget(), horizon_days)
-
-
-def questions(loaded: Loaded, profile: Profile, limits: Limits, limit: int) -> Questions:
+def questions(loaded: ServedRuleSet, profile: Profile, limits: Limits, limit: int) -> Questions:
     """What to ask next about a partial profile. It is evaluated once as it is, then once per candidate fact and
     twice per yes/no fact its findings depend on: once the first evaluation shows how many, the request is bounded
     (MAX_REQUEST_WORK) before the others run, and all of them share one time budget. Nothing is recorded."""
@@ -78,45 +73,55 @@ def recorded_assessment(db: Database, journal: DecisionJournal, assessment_id: s
 
 # --- comparing two profiles ------------------------------------------------------------------------
 class ComparisonRequest(BaseModel):
+    """Two profiles of one business to compare (POST /v1/assessments/compare): as it is, and with the change
+    considered, such as a new business line, region or licence."""
+
     model_config = ConfigDict(extra="forbid")
 
-    baseline: Profile
-    proposed: Profile
+    baseline: Profile = Field(description="The business as it is.")
+    proposed: Profile = Field(description="The business with the change considered.")
 
 
 class AssessmentRef(BaseModel):
-    assessment_id: str
-    as_of: dt.date
+    """One side of a comparison: the assessment recorded for it."""
+
+    assessment_id: str = Field(description=(
+        "The id of the assessment recorded for this side (GET /v1/assessments/{assessment_id} returns it in full)."))
+    as_of: dt.date = Field(description="The date the law was applied at for this side.")
 
 
 class Change(BaseModel):
-    rule_id: str
-    baseline: Obligation
-    proposed: Obligation
+    """A rule that reports for both profiles, with a different finding."""
+
+    rule_id: str = Field(description="The rule that reports for both profiles.")
+    baseline: Obligation = Field(description="Its finding for the baseline profile.")
+    proposed: Obligation = Field(description="Its finding for the proposed profile.")
 
 
 class Comparison(BaseModel):
-    """What changes between two profiles: the onboarding check for a new business line."""
+    """What changes between two profiles: the onboarding check for a new business line. Both sides are evaluated
+    under one rule-set version, and each is recorded as an assessment of its own."""
 
-    ruleset: RulesetRef
-    baseline: AssessmentRef
-    proposed: AssessmentRef
+    ruleset: RuleSetRef = Field(description="The rule-set version both profiles were evaluated under.")
+    baseline: AssessmentRef = Field(description="The assessment of the baseline profile.")
+    proposed: AssessmentRef = Field(description="The assessment of the proposed profile.")
     added: list[Obligation] = Field(description="Obligations the proposed profile triggers and the baseline does not.")
-    removed: list[Obligation] = Field(description="Obligations of the baseline that the proposed profile no longer triggers.")
+    removed: list[Obligation] = Field(
+        description="Obligations of the baseline that the proposed profile no longer triggers.")
     changed: list[Change] = Field(description="Rules triggered by both, with different kind, reasons or dates.")
     unchanged: list[Obligation] = Field(description="Obligations identical in both.")
-    upcoming_added: list[Upcoming] = Field(
-        default_factory=list, description="Duties starting within the horizon for the proposed profile and not the baseline.")
-    upcoming_removed: list[Upcoming] = Field(
-        default_factory=list, description="Duties starting within the horizon for the baseline and not the proposed profile.")
+    upcoming_added: list[Upcoming] = Field(default_factory=list, description=(
+        "Duties starting within the horizon for the proposed profile and not the baseline."))
+    upcoming_removed: list[Upcoming] = Field(default_factory=list, description=(
+        "Duties starting within the horizon for the baseline and not the proposed profile."))
 
 
 def _comparable(o: Obligation) -> dict[str, Any]:
     return o.model_dump(mode="json")
 
 
-def compare(loaded: Loaded, request: ComparisonRequest, limits: Limits,
-            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Recorded]]:
+def compare(loaded: ServedRuleSet, request: ComparisonRequest, limits: Limits,
+            horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[Comparison, list[Evaluated]]:
     """Both sides under one rule-set version and one budget; the caller records both assessments."""
     evaluation.size(request.baseline, limits, "baseline.")
     evaluation.size(request.proposed, limits, "proposed.")
@@ -126,23 +131,17 @@ def compare(loaded: Loaded, request: ComparisonRequest, limits: Limits,
     baseline, proposed = base.answer.for_id(base.assessment_id), prop.answer.for_id(prop.assessment_id)
     before = {o.rule_id: o for o in baseline.obligations}
     after = {o.rule_id: o for o in proposed.obligations}
-    upcoming_before = {u.obligation.rule_id for u in baseline.upcoming}
-    upcoming_after = {u.obligation.rule_id for u in proposed.upcoming}
-    changed, unchanged = [], []
-    for o in proposed.obligations:
-        if o.rule_id in before:
-            if _comparable(before[o.rule_id]) == _comparable(o):
-                unchanged.append(o)
-            else:
-                changed.append(Change(rule_id=o.rule_id, baseline=before[o.rule_id], proposed=o))
+    findings = changes.between(before, after, lambda a, b: _comparable(a) == _comparable(b))
+    upcoming = changes.between({u.obligation.rule_id: u for u in baseline.upcoming},
+                               {u.obligation.rule_id: u for u in proposed.upcoming})
     return (Comparison(
         ruleset=proposed.ruleset,
         baseline=AssessmentRef(assessment_id=base.assessment_id, as_of=baseline.as_of),
         proposed=AssessmentRef(assessment_id=prop.assessment_id, as_of=proposed.as_of),
-        added=[o for o in proposed.obligations if o.rule_id not in before],
-        removed=[o for o in baseline.obligations if o.rule_id not in after],
-        changed=changed,
-        unchanged=unchanged,
-        upcoming_added=[u for u in proposed.upcoming if u.obligation.rule_id not in upcoming_before],
-        upcoming_removed=[u for u in baseline.upcoming if u.obligation.rule_id not in upcoming_after],
+        added=[after[r] for r in findings.added],
+        removed=[before[r] for r in findings.removed],
+        changed=[Change(rule_id=r, baseline=before[r], proposed=after[r]) for r in findings.changed],
+        unchanged=[after[r] for r in findings.unchanged],
+        upcoming_added=[u for u in proposed.upcoming if u.obligation.rule_id in set(upcoming.added)],
+        upcoming_removed=[u for u in baseline.upcoming if u.obligation.rule_id in set(upcoming.removed)],
     ), [base, prop])

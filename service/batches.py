@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from service import assessments, evaluation
 from service.errors import ErrorItem, EvaluationTimeout, InvalidProfile, ProfileTooLarge, ServiceError, from_pydantic
-from service.evaluation import DEFAULT_HORIZON_DAYS, Limits, Recorded
+from service.evaluation import DEFAULT_HORIZON_DAYS, Evaluated, Limits
 from service.profile.model import Profile
-from service.rulesets import Loaded
+from service.serving import ServedRuleSet
 from service.store.journal import DecisionJournal
 
 MAX_BATCH_ITEMS = 1000
@@ -28,7 +28,7 @@ MAX_BATCH_ITEMS = 1000
 @dataclass
 class Outcome:
     index: int
-    recorded: Recorded | None = None
+    recorded: Evaluated | None = None
     problem: ServiceError | None = None
 
 
@@ -37,7 +37,7 @@ def _refusal(index: int, errors: list[ErrorItem]) -> InvalidProfile:
     return InvalidProfile(detail or f"profiles[{index}] is not a valid profile", errors)
 
 
-def assess(loaded: Loaded, items: list[Any], limits: Limits,
+def assess(loaded: ServedRuleSet, items: list[Any], limits: Limits,
            horizon_days: int = DEFAULT_HORIZON_DAYS) -> list[Outcome]:
     """Validate, bound and evaluate every item (blocking: run it with `Evaluations.run`)."""
     outcomes: list[Outcome] = []
@@ -72,7 +72,7 @@ def assess(loaded: Loaded, items: list[Any], limits: Limits,
 async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
     """Record every assessed item; an item the decision log cannot take becomes a problem of its own."""
     loop = asyncio.get_running_loop()
-    waiting: list[tuple[Outcome, Any]] = []
+    waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
     for outcome in outcomes:
         if outcome.recorded is None:
             continue
@@ -81,7 +81,7 @@ async def record(journal: DecisionJournal, outcomes: list[Outcome]) -> None:
         except ServiceError as exc:  # the buffer is full or the service is stopping: this item is not recorded
             outcome.problem, outcome.recorded = exc, None
     results = await asyncio.gather(*(future for _, future in waiting), return_exceptions=True)
-    for (outcome, _), result in zip(waiting, results):
+    for (outcome, _), result in zip(waiting, results, strict=True):
         if isinstance(result, ServiceError):
             outcome.problem, outcome.recorded = result, None
         elif isinstance(result, BaseException):

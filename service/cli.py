@@ -7,42 +7,42 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
+from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+from service.operator_cli import app as rulesets_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance rule engine: cited obligations for telecom, internet and data businesses in China.")
-
-from service.operator_cli import app as rulesets_app  # noqa: E402
-from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
-
 app.add_typer(rulesets_app, name="rulesets")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
 
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Bind address (env HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (env PORT).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="uvicorn worker processes (env WORKERS).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes (env WORKERS).")] = None,
 ) -> None:
     """Run the HTTP API. RULES_DIR is checked and activated first: a broken rule file stops start-up."""
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
     from service import logs
+    from service.activation import Activation
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, PayloadTooLarge
     from service.rulebase.loading import from_directory
-    from service.rulesets import RuleSets
+    from service.serving import Serving
     from service.settings import get_settings
-    from service.store import rulesets as store
     from service.store.db import Database
+    from service.versions import Versions
 
     settings = get_settings()
     settings.ensure_data_dir()
@@ -55,11 +55,10 @@ def serve(
 
     db = Database(settings.database_url)
     try:
-        db.migrate()
-        if settings.ruleset_on_start == "disk" or store.active(db) is None:
-            rulesets = RuleSets(db, settings.rules_dir)
-            version = rulesets.sync_rules_dir(actor="startup")
-            rulesets.close()
+        # the application's own start-up, up to serving: migrate, and make RULES_DIR active when it should be
+        activation = Activation(db, settings.rules_dir, Serving(), Versions(db))
+        version = activation.prepare(settings.ruleset_on_start)
+        if activation.synced:
             log.info("rule set %s from %s is active", version, settings.rules_dir)
         # the workers serve what the database says is active; the parent has just made it so
         os.environ["RULESET_ON_START"] = "database"
@@ -131,10 +130,11 @@ def check(rules_dir: Annotated[Path, typer.Argument(help="A folder of rule files
 
 @app.command("eval")
 def evaluate(
-    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json", help="A business profile (JSON); - for stdin.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
+    profile_path: Annotated[Path, typer.Argument(metavar="PROFILE.json",
+                                                 help="A business profile (JSON); - for stdin.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Apply the law as of this date (YYYY-MM-DD).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assessment as JSON.")] = False,
-    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    rules_dir: Annotated[Path | None, typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", min=0, max=MAX_HORIZON_DAYS,
                                               help="Also list duties starting, and deadlines falling, this many days "
                                                    "past as_of.")] = DEFAULT_HORIZON_DAYS,
@@ -143,9 +143,9 @@ def evaluate(
     from pydantic import ValidationError
 
     from service import evaluation
-    from service.ids import assessment_id
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, ServiceError, from_pydantic
+    from service.ids import assessment_id
     from service.profile.model import Profile
     from service.rulebase.loading import from_directory
     from service.settings import get_settings
@@ -167,7 +167,8 @@ def evaluate(
     limits = evaluation.Limits.from_settings(get_settings())
     try:  # the service's own bounds and time budget
         evaluation.size(profile, limits)
-        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days, assessment_id=assessment_id())
+        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days,
+                                           assessment_id=assessment_id())
     except ServiceError as exc:
         _fail(str(exc))
     finally:
@@ -184,12 +185,14 @@ def evaluate(
         for reason in o.because:
             typer.echo(f"  because {reason}")
         for c in o.citations:
-            typer.echo(f"  cites {c.title} ({c.issuer}{', ' + c.issued if c.issued else ''}) {c.provision or ''} [{c.legal_status}]")
+            issued = f", {c.issued}" if c.issued else ""
+            typer.echo(f"  cites {c.title} ({c.issuer}{issued}) {c.provision or ''} [{c.legal_status}]")
             typer.echo(f"    \"{c.source.quote}\"")
     if assessment.upcoming:
         typer.echo(f"\nstarting within {horizon_days} days:")
         for u in assessment.upcoming:
-            typer.echo(f"  {u.starts} [{u.obligation.kind}, {u.obligation.severity}] {u.obligation.title} ({u.obligation.rule_id})")
+            duty = u.obligation
+            typer.echo(f"  {u.starts} [{duty.kind}, {duty.severity}] {duty.title} ({duty.rule_id})")
     if assessment.deadlines:
         typer.echo(f"\ndeadlines within {horizon_days} days:")
         for d in assessment.deadlines:
@@ -197,7 +200,9 @@ def evaluate(
 
 
 @app.command()
-def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if schemas/ differs from the code.")] = False) -> None:
+def schemas(
+    check_only: Annotated[bool, typer.Option("--check", help="Fail if schemas/ differs from the code.")] = False,
+) -> None:
     """Write the JSON Schemas of the profile, assessment and rule files into schemas/."""
     from service import schemas as generated
 
@@ -213,11 +218,11 @@ def schemas(check_only: Annotated[bool, typer.Option("--check", help="Fail if sc
 
 @app.command("rulebase-doc")
 def rulebase_doc(
-    rules_dir: Annotated[Optional[Path], typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
+    rules_dir: Annotated[Path | None, typer.Option(help="Rule folder (default: RULES_DIR).")] = None,
     check_only: Annotated[bool, typer.Option("--check", help="Fail if docs/rulebase.md is out of date.")] = False,
 ) -> None:
     """Write docs/rulebase.md: instruments, their rules and kinds, and the instruments without business duties."""
-    from service.errors import InvalidRuleSet, PayloadTooLarge
+    from service.errors import InvalidRuleSet
     from service.rulebase.document import DOC_PATH, render
     from service.rulebase.loading import from_directory
     from service.rulebase.ruleset import build_ruleset
@@ -256,7 +261,7 @@ def db_upgrade() -> None:
         before, _ = revisions(url)
         migrate(url)
         after, head = revisions(url)
-    except Exception as exc:  # noqa: BLE001 - a command-line report, not a traceback
+    except Exception as exc:  # any failure: a command-line report, not a traceback
         _fail(f"cannot migrate {shown}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     if after != head:
         _fail(f"{shown} is at revision {after}, expected {head}")

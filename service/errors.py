@@ -3,8 +3,9 @@ service raise. Only `service/api/problems.py` knows what HTTP answer each one ge
 and renders them all as problem details (RFC 9457) with `errors: [{path, message}]`."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
+from typing import Any
 
 
 @dataclass
@@ -101,7 +102,10 @@ class TooManyFirings(EngineFailure):
     multiplied out by the rules' joins: the evaluation path reports it as ProfileTooLarge."""
 
 
-def _path(loc: tuple) -> str:
+Loc = tuple[str | int, ...]  # a JSON path as pydantic gives it: field names and list indices
+
+
+def _path(loc: Loc) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -111,7 +115,7 @@ def _path(loc: tuple) -> str:
     return out or "body"
 
 
-def _fields_at(model: type, loc: tuple) -> list[str] | None:
+def _fields_at(model: type, loc: Loc) -> list[str] | None:
     """The field names of the model found at `loc` (for "unknown field" messages)."""
     import typing
 
@@ -138,11 +142,11 @@ def _fields_at(model: type, loc: tuple) -> list[str] | None:
     return None
 
 
-def from_pydantic(errors: list[dict], model: type | None = None, prefix: tuple = ()) -> list[ErrorItem]:
+def from_pydantic(errors: Sequence[Mapping[str, Any]], model: type | None = None, prefix: Loc = ()) -> list[ErrorItem]:
     """Pydantic validation errors -> items naming the JSON path and what is allowed."""
-    items = []
+    items: list[ErrorItem] = []
     for err in errors:
-        loc = tuple(p for p in err.get("loc", ()) if p not in ("body",))
+        loc: Loc = tuple(p for p in err.get("loc", ()) if p not in ("body",))
         # pydantic puts the validator name of Annotated/function validators in loc; keep real parts only
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
         message = err.get("msg", "invalid")

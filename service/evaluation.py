@@ -38,7 +38,7 @@ from service.settings import Settings
 if TYPE_CHECKING:
     from service.engine.assessment import Assessment
     from service.engine.evaluate import CompiledRuleSet
-    from service.rulesets import Loaded
+    from service.serving import ServedRuleSet
 
 EVALUATED = metrics.EVALUATIONS.labels("evaluated")
 REUSED = metrics.EVALUATIONS.labels("reused")
@@ -74,7 +74,7 @@ class Limits:
 
 
 @dataclass
-class Recorded:
+class Evaluated:
     """One evaluated profile: its assessment id, the answer it shares with identical evaluations, and the
     profile as stated (for the decision log)."""
 
@@ -156,8 +156,8 @@ def assessment(compiled: CompiledRuleSet, profile: Profile, budget: Budget, hori
             f"evaluation (MAX_RULE_FIRINGS): {SMALLER}"))]) from None
 
 
-def evaluate(loaded: Loaded, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
-             where: str = "body") -> Recorded:
+def evaluate(loaded: ServedRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
+             where: str = "body") -> Evaluated:
     """Evaluate within the budget, or reuse the answer of an identical evaluation under this rule-set version
     (evaluation is deterministic)."""
     stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
@@ -170,10 +170,10 @@ def evaluate(loaded: Loaded, profile: Profile, budget: Budget, horizon_days: int
     else:
         REUSED.inc()
     metrics.HITS.hit(answer)
-    return Recorded(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, stated)
 
 
-def cached(loaded: Loaded, profile: Profile, horizon_days: int) -> Recorded | None:
+def cached(loaded: ServedRuleSet, profile: Profile, horizon_days: int) -> Evaluated | None:
     """The answer of an identical evaluation, when there is one: no evaluation needed (cheap on any thread)."""
     stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
     answer = loaded.answers.get((horizon_days, stated))
@@ -181,7 +181,7 @@ def cached(loaded: Loaded, profile: Profile, horizon_days: int) -> Recorded | No
         return None
     REUSED.inc()
     metrics.HITS.hit(answer)
-    return Recorded(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, stated)
 
 
 #: Work up to which a profile is evaluated on the event loop itself: it takes a few milliseconds at most (the large

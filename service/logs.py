@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import logging.config
+from typing import Any
 
 import orjson
 
@@ -14,7 +15,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         from service.api.observability import REQUEST_ID
 
-        out = {
+        out: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -29,7 +30,7 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode("utf-8")
 
 
-def configure(level: str, fmt: str) -> dict:
+def configure(level: str, fmt: str) -> dict[str, Any]:
     """The logging configuration for the service and uvicorn (also passed to uvicorn as log_config)."""
     formatter = {"()": JsonFormatter} if fmt == "json" else {"format": "%(levelname)s %(name)s: %(message)s"}
     config = {

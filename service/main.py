@@ -2,27 +2,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
+from service.activation import Activation
 from service.api import problems
-from service.api.observability import RequestContext
 from service.api.auth import Authenticator, load_tokens
-from service.api.limits import BodyLimit
-from service.api.routes import assessments, health, rules, rulesets, ui
 from service.api.batch import BatchRequest
+from service.api.limits import BodyLimit
+from service.api.observability import RequestContext
+from service.api.routes import assessments, health, rules, rulesets, ui
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
 from service.profile.model import Profile
 from service.propagation import Follower
-from service.rulesets import RuleSets
+from service.serving import Serving
 from service.settings import Settings, get_settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
+from service.versions import Versions
 
 log = logging.getLogger("service")
 
@@ -35,17 +39,18 @@ trigger, each citing the instrument and the passage it comes from.
 """
 
 
-def start_rulesets(settings: Settings, db: Database) -> RuleSets:
+def start_serving(settings: Settings, db: Database) -> tuple[Serving, Versions, Activation]:
     """Serve the active rule set. With the database down, serve RULES_DIR (checked in full) until it answers:
     the service starts, /readyz says why, and evaluation answers. Broken rule files stop start-up."""
-    rulesets = RuleSets(db, settings.rules_dir)
+    serving, versions = Serving(), Versions(db)
+    activation = Activation(db, settings.rules_dir, serving, versions)
     try:
-        rulesets.start(settings.ruleset_on_start)
+        activation.start(settings.ruleset_on_start)
     except (SQLAlchemyError, OSError) as exc:
         reason = f"database unreachable at start-up ({type(exc).__name__})"
         log.error("%s; serving %s until it answers", reason, settings.rules_dir)
-        rulesets.serve_local(reason)
-    return rulesets
+        activation.serve_local(reason)
+    return serving, versions, activation
 
 
 def startup(app: FastAPI) -> None:
@@ -53,10 +58,10 @@ def startup(app: FastAPI) -> None:
     settings.ensure_data_dir()
     db = Database(settings.database_url)
     app.state.db = db
-    app.state.rulesets = start_rulesets(settings, db)
+    app.state.serving, app.state.versions, app.state.activation = start_serving(settings, db)
     app.state.journal = DecisionJournal(db, settings.journal_dir(), max_pending=settings.decision_buffer_max)
     app.state.journal.start()
-    app.state.follower = Follower(app.state.rulesets, settings.ruleset_poll_seconds, settings.ruleset_on_start)
+    app.state.follower = Follower(app.state.activation, settings.ruleset_poll_seconds, settings.ruleset_on_start)
     app.state.follower.start()
     app.state.ticker = metrics.Ticker(lambda: sample(app))
     app.state.ticker.start()
@@ -65,7 +70,7 @@ def startup(app: FastAPI) -> None:
 
 def sample(app: FastAPI) -> None:
     """The gauges only this process knows: its decision-log queue and whether it reaches the database."""
-    journal, health = app.state.journal, app.state.rulesets.health
+    journal, health = app.state.journal, app.state.serving.health
     metrics.QUEUE.set(journal.pending)
     metrics.FLUSH_ERRORS.set(journal.flush_errors)
     metrics.WRITE_ERRORS.set(journal.write_errors)
@@ -79,12 +84,12 @@ def shutdown(app: FastAPI) -> None:
     app.state.journal.stop()
     app.state.ticker.stop()
     app.state.follower.stop()
-    app.state.rulesets.close()
+    app.state.serving.close()
     app.state.db.dispose()
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     startup(app)
     try:
         yield
@@ -95,8 +100,8 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    telemetry = None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False,
-                                                         "operation_spans": False}
+    telemetry: TelemetryConfig | None = None if settings.opentelemetry else {
+        "tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="Compliance rule engine", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   telemetry=telemetry)
     app.state.settings = settings
@@ -104,8 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(load_tokens(settings.auth_tokens, settings.auth_tokens_file))
     problems.install(app, body_model_for={"/v1/assessments": Profile, "/v1/assessments/compare": ComparisonRequest,
                                           "/v1/assessments/questions": Profile, "/v1/assessments/batch": BatchRequest})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger={"/v1/rulesets": settings.max_ruleset_bytes,
-                                                                             "/v1/assessments/batch": settings.max_batch_bytes})
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={"/v1/rulesets": settings.max_ruleset_bytes,
+                               "/v1/assessments/batch": settings.max_batch_bytes})
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

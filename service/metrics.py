@@ -15,9 +15,13 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+if TYPE_CHECKING:
+    from service.answers import Answer
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -49,15 +53,12 @@ class HitCounter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._hits: dict[int, list] = {}  # id(answer) -> [answer, hits]
+        self._hits: dict[int, tuple[Answer, int]] = {}  # id(answer) -> (answer, hits)
 
-    def hit(self, answer) -> None:
+    def hit(self, answer: Answer) -> None:
         with self._lock:
-            entry = self._hits.get(id(answer))
-            if entry is None:
-                self._hits[id(answer)] = [answer, 1]
-            else:
-                entry[1] += 1
+            _, hits = self._hits.get(id(answer), (answer, 0))
+            self._hits[id(answer)] = (answer, hits + 1)
 
     def drain(self) -> None:
         with self._lock:
@@ -95,7 +96,7 @@ class Ticker:
         while not self._stop.wait(self.interval):
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - metrics must never take the process down
+            except Exception:  # any failure: metrics must never take the process down
                 pass
 
 
@@ -114,7 +115,7 @@ def exposition() -> tuple[bytes, str]:
     if MULTIPROCESS:
         _forget_dead_workers()
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 
@@ -128,7 +129,7 @@ def _forget_dead_workers() -> None:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            multiprocess.mark_process_dead(pid, folder)
+            mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated
         except PermissionError:
             pass
 

@@ -1,10 +1,11 @@
-"""compliance-engine rulesets ...: the operator's client for a running server (upload, list, preview, activate, rollback)."""
+"""compliance-engine rulesets ...: the operator's client for a running server (upload, list, preview, activate,
+rollback)."""
 from __future__ import annotations
 
 import io
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -13,7 +14,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Operate rule sets on a running server (needs an operator token for changes).")
 
 Url = Annotated[str, typer.Option("--url", envvar="COMPLIANCE_URL", help="The server (env COMPLIANCE_URL).")]
-Token = Annotated[Optional[str], typer.Option("--token", envvar="COMPLIANCE_TOKEN",
+Token = Annotated[str | None, typer.Option("--token", envvar="COMPLIANCE_TOKEN",
                                               help="A bearer token (env COMPLIANCE_TOKEN).", show_default=False)]
 DEFAULT_URL = "http://127.0.0.1:8000"
 

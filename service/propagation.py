@@ -12,15 +12,15 @@ import threading
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.rulesets import RuleSets
-from service.store.rulesets import NOTIFY_CHANNEL
+from service.activation import Activation
+from service.store.ruleset_versions import NOTIFY_CHANNEL
 
 log = logging.getLogger("service.propagation")
 
 
 class Follower:
-    def __init__(self, rulesets: RuleSets, interval: float, mode: str = "database"):
-        self.rulesets = rulesets
+    def __init__(self, activation: Activation, interval: float, mode: str = "database"):
+        self.activation = activation
         self.interval = interval
         self.mode = mode  # RULESET_ON_START, to finish a start-up the database missed
         self._stop = threading.Event()
@@ -38,24 +38,26 @@ class Follower:
             self._thread.join(timeout=5)
 
     def _check(self) -> None:
-        health = self.rulesets.health
+        serving = self.activation.serving
+        health = serving.health
         try:
             if not health.started:  # the database was down at start-up: finish starting once it answers
-                self.rulesets.start(self.mode)
-                log.info("database reachable: rule set %s from the database", self.rulesets.current.version)
+                self.activation.start(self.mode)
+                log.info("database reachable: rule set %s from the database",
+                         serving.current.version if serving.current else "none")
             else:
-                self.rulesets.refresh()
+                self.activation.refresh()
             health.database_error = None
         except SQLAlchemyError as exc:
             if health.database_error is None:
                 log.warning("database unreachable (%s); serving %s and retrying", type(exc).__name__,
-                            self.rulesets.current.version if self.rulesets.current else "nothing")
+                            serving.current.version if serving.current else "nothing")
             health.database_error = f"database unreachable ({type(exc).__name__})"
-        except Exception:  # noqa: BLE001 - a follower that dies would leave the process behind for good
+        except Exception:  # any failure: a follower that dies would leave the process behind for good
             log.exception("checking the active rule-set version failed; retrying")
 
     def _run(self) -> None:
-        url = self.rulesets.db.url
+        url = self.activation.db.url
         while not self._stop.is_set():
             if url.startswith("postgresql"):
                 self._listen(url.replace("postgresql+psycopg://", "postgresql://", 1))
@@ -78,7 +80,7 @@ class Follower:
                     for _ in conn.notifies(timeout=self.interval, stop_after=1):
                         pass
                     self._check()
-        except Exception as exc:  # noqa: BLE001 - fall back to polling, reconnect later
+        except Exception as exc:  # any failure: fall back to polling, reconnect later
             if not self._stop.is_set() and not self._listen_failed:  # once per outage, not every interval
                 self._listen_failed = True
                 log.warning("LISTEN %s unavailable (%s); polling every %.1fs", NOTIFY_CHANNEL, type(exc).__name__,

@@ -5,13 +5,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.assessments import Comparison, ComparisonRequest
 from service.api.batch import BatchRequest, BatchResponse
+from service.assessments import Comparison, ComparisonRequest
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
-from service.rulebase.model import CONDITION_SCHEMA, RuleFile
+from service.rulebase.rule_file import CONDITION_SCHEMA, RuleFile
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -1,8 +1,8 @@
 """Every setting the service reads, in one place: environment variables only."""
 from __future__ import annotations
 
-from functools import lru_cache
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -25,17 +25,17 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(REPO_ROOT / "rules", description="Folder of rule files loaded at start-up and by reload.")
     ruleset_on_start: Literal["disk", "database"] = Field(
         "disk",
-        description="disk: at start-up, activate RULES_DIR when its files changed since they were last loaded from disk "
-        "(a version an operator activated at runtime survives a restart otherwise). "
+        description="disk: at start-up, activate RULES_DIR when its files changed since they were last loaded from "
+        "disk (a version an operator activated at runtime survives a restart otherwise). "
         "database: serve the version active in the database; load RULES_DIR only when none is active.",
     )
     max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted (413 beyond).")
     max_list_items: int = Field(200, ge=1, description="Largest number of items in any list of a profile.")
     max_profile_facts: int = Field(
-        250, ge=1, description="Largest number of service and licence facts a profile may expand to (a service: one per "
-        "region; a licence: one per region and service type in scope). The engine's joins between them grow much faster "
-        "than the profile: at 250 the worst evaluation measured took about 2 s and 250 MB; the largest real profile "
-        "seen expands to 25.")
+        250, ge=1, description="Largest number of service and licence facts a profile may expand to (a service: one "
+        "per region; a licence: one per region and service type in scope). The engine's joins between them grow much "
+        "faster than the profile: at 250 the worst evaluation measured took about 2 s and 250 MB; the largest real "
+        "profile seen expands to 25.")
     max_rule_firings: int = Field(
         100_000, ge=1, description="Most rule firings one evaluation may take; a profile beyond it is refused (422). "
         "What passes MAX_PROFILE_FACTS stays well within it.")
@@ -45,20 +45,21 @@ class Settings(BaseSettings):
         "times its licence facts plus both (about 10 to 30 microseconds a unit): a request beyond it is refused up "
         "front (422) with the bound and how to stay inside it.")
     evaluation_timeout_ms: int = Field(
-        10_000, ge=1, le=600_000, description="Wall-clock budget of one request's evaluations: past it the engine stops "
-        "at its next firing, the request is answered 503 (Retry-After) and nothing is recorded (in a batch, the items "
-        "not yet evaluated get 503 each).")
+        10_000, ge=1, le=600_000, description="Wall-clock budget of one request's evaluations: past it the engine "
+        "stops at its next firing, the request is answered 503 (Retry-After) and nothing is recorded (in a batch, the "
+        "items not yet evaluated get 503 each).")
     evaluation_threads: int = Field(
         2, ge=1, le=64, description="Threads per worker process that evaluate profiles beside the event loop, which "
         "keeps answering health checks, metrics and reads meanwhile. More threads do not evaluate faster (the "
         "engine holds the GIL); they let a cheap evaluation start while expensive ones run.")
     log_level: str = Field("info", description="Python log level.")
     log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per line; text: plain.")
-    access_log: bool = Field(True, description="One log line per request (method, route, status, duration, request id).")
+    access_log: bool = Field(
+        True, description="One log line per request (method, route, status, duration, request id).")
     opentelemetry: bool = Field(
-        False, description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, sent to the providers "
-        "configured in the process (off: the service reports through /metrics and its JSON logs, and each request "
-        "is spared FastAPI's look for a provider).")
+        False, description="FastAPI's own OpenTelemetry spans, metrics and logs for each request, sent to the "
+        "providers configured in the process (off: the service reports through /metrics and its JSON logs, and each "
+        "request is spared FastAPI's look for a provider).")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (none by default: CORS off).")
     auth_tokens: str = Field(
@@ -67,12 +68,14 @@ class Settings(BaseSettings):
     require_token_for_evaluation: bool = Field(
         False, description="Whether POST /v1/assessments and /compare need an evaluator token.")
     require_token_for_reading: bool = Field(
-        False, description="Whether the GET endpoints (assessments, rules, instruments, rule sets) need a reader token.")
+        False,
+        description="Whether the GET endpoints (assessments, rules, instruments, rule sets) need a reader token.")
     ruleset_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
         "(PostgreSQL also notifies at once).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
-    max_batch_bytes: int = Field(32 * 1024 * 1024, description="Largest body of POST /v1/assessments/batch (413 beyond).")
+    max_batch_bytes: int = Field(
+        32 * 1024 * 1024, description="Largest body of POST /v1/assessments/batch (413 beyond).")
     decision_journal_dir: Path | None = Field(
         None, description="Where each process journals assessments (fsync'ed) before they reach the database "
         "(default: a journal folder beside an SQLite file, else data/journal in the repository).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -83,13 +84,14 @@ def _principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("expected Authorization: Bearer <token>",
                            [ErrorItem(path="headers.authorization", message="not a bearer token")])
-    principal = request.app.state.authenticator.identify(value.strip())
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = authenticator.identify(value.strip())
     if principal is None:
         raise Unauthorized("the token is not valid", [ErrorItem(path="headers.authorization", message="unknown token")])
     return principal
 
 
-def requires(role: str, setting: str | None = None):
+def requires(role: str, setting: str | None = None) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency: the caller needs `role` (or, when `setting` is false in the settings, nothing)."""
 
     async def check(request: Request) -> Principal:  # async: FastAPI runs sync dependencies on a thread

@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.problems import Problem, document
 from service.batches import MAX_BATCH_ITEMS, Outcome
-from service.engine.assessment import Assessment, RulesetRef
+from service.engine.assessment import Assessment, RuleSetRef
 
 
 class BatchRequest(BaseModel):
+    """The body of POST /v1/assessments/batch: the profiles, each checked on its own (a bad one fails alone)."""
+
     model_config = ConfigDict(extra="forbid")
 
     profiles: list[Any] = Field(
@@ -37,14 +39,14 @@ class BatchItem(BaseModel):
 class BatchResponse(BaseModel):
     """Every profile's outcome, in order, all under one rule-set version."""
 
-    ruleset: RulesetRef = Field(description="The rule-set version every item was evaluated under.")
+    ruleset: RuleSetRef = Field(description="The rule-set version every item was evaluated under.")
     count: int = Field(description="Items in the request.")
     assessed: int = Field(description="Items answered with an assessment (201 or 200).")
     refused: int = Field(description="Items answered with a problem.")
     items: list[BatchItem] = Field(description="One per profile, in the order sent.")
 
 
-def body(ref: RulesetRef, outcomes: list[Outcome], recorded: bool) -> bytes:
+def body(ref: RuleSetRef, outcomes: list[Outcome], recorded: bool) -> bytes:
     """The response, assembled around each answer's recorded bytes."""
     parts: list[bytes] = []
     assessed = 0

@@ -45,4 +45,5 @@ def loads(body: bytes, expected: str, error: type[ServiceError] = InvalidRequest
         return json.loads(body, object_pairs_hook=_unique)
     except (RecursionError, ValueError) as exc:
         message = str(exc) if isinstance(exc, _Duplicate) else unreadable(exc) or "not valid JSON"
-        raise error("the body cannot be read as JSON", [ErrorItem(path="body", message=f"{message}; expected {expected}")]) from None
+        raise error("the body cannot be read as JSON",
+                    [ErrorItem(path="body", message=f"{message}; expected {expected}")]) from None

@@ -1,44 +1,67 @@
-"""Dependencies handlers ask for, as `Annotated` aliases so handlers read like plain functions."""
+"""Dependencies handlers ask for, as `Annotated` aliases so handlers read like plain functions.
+
+`app.state` is untyped (Starlette's State): each service gets its type here, where it leaves it."""
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.activation import Activation
 from service.evaluation import Evaluations, Limits
-from service.rulesets import RuleSets
+from service.serving import Serving
 from service.settings import Settings
 from service.store.db import Database
 from service.store.journal import DecisionJournal
+from service.versions import Versions
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+async def app_settings(request: Request) -> Settings:
+    """The settings this application was created with (service.settings.get_settings reads the environment)."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_db(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
-async def get_rulesets(request: Request) -> RuleSets:
-    return request.app.state.rulesets
+async def get_serving(request: Request) -> Serving:
+    serving: Serving = request.app.state.serving
+    return serving
+
+
+async def get_versions(request: Request) -> Versions:
+    versions: Versions = request.app.state.versions
+    return versions
+
+
+async def get_activation(request: Request) -> Activation:
+    activation: Activation = request.app.state.activation
+    return activation
 
 
 async def get_journal(request: Request) -> DecisionJournal:
-    return request.app.state.journal
+    journal: DecisionJournal = request.app.state.journal
+    return journal
 
 
 async def get_evaluations(request: Request) -> Evaluations:
-    return request.app.state.evaluations
+    evaluations: Evaluations = request.app.state.evaluations
+    return evaluations
 
 
 async def get_limits(request: Request) -> Limits:
-    return request.app.state.limits
+    limits: Limits = request.app.state.limits
+    return limits
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-RuleSetsDep = Annotated[RuleSets, Depends(get_rulesets)]
+ServingDep = Annotated[Serving, Depends(get_serving)]
+VersionsDep = Annotated[Versions, Depends(get_versions)]
+ActivationDep = Annotated[Activation, Depends(get_activation)]
 JournalDep = Annotated[DecisionJournal, Depends(get_journal)]
 EvaluationsDep = Annotated[Evaluations, Depends(get_evaluations)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]

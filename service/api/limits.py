@@ -51,8 +51,8 @@ class BodyLimit:
     async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps({"type": "/problems/payload-too-large", "title": "Payload too large", "status": 413,
                            "detail": f"the request body is larger than {limit} bytes", "errors": []}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 

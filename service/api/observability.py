@@ -7,6 +7,7 @@ import logging
 import re
 import time
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import ids, metrics
@@ -47,10 +48,10 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     return _COMMON + [_API_CSP]
 
 
-_SERIES: dict[tuple[str, str, int], tuple] = {}
+_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
-def _series(method: str, route: str, status: int) -> tuple:
+def _series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
     """The metric children of one method, route and status, looked up once (labels() takes a lock each time)."""
     key = (method, route, status)
     found = _SERIES.get(key)

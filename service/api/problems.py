@@ -1,7 +1,7 @@
 """Every error the API returns is a problem details document (RFC 9457) with `errors: [{path, message}]`.
 
 This is the one place that decides the HTTP answer to a domain error (`service/errors.py`): its status, title
-and problem type (`KINDS`), and the headers it carries (Retry-After, WWW-Authenticate).
+and problem type (`PROBLEM_KINDS`), and the headers it carries (Retry-After, WWW-Authenticate).
 """
 from __future__ import annotations
 
@@ -12,27 +12,35 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service.api import bodies
-from pydantic import BaseModel, Field
-
 from service import errors as domain
+from service.api import bodies
 from service.errors import ErrorItem, ServiceError, from_pydantic
 
 log = logging.getLogger("service.api")
 PROBLEM = "application/problem+json"
 CHALLENGE = 'Bearer realm="compliance-engine"'
+#: The `responses=` of a route: status -> what the OpenAPI description says about that answer.
+OpenApiResponses = dict[int | str, dict[str, Any]]
+
+
+def absent_when_none(value: object) -> bool:
+    """For `Field(exclude_if=...)`: a key the answer leaves out rather than writing null."""
+    return value is None
 
 
 class ProblemError(BaseModel):
+    """One thing wrong: where, and what is allowed there (as `ErrorItem.as_dict` writes it)."""
+
     path: str = Field(description="Where: a JSON path into the request (services[0].type), a header or a file.")
     message: str = Field(description="What is wrong there, and what is allowed.")
-    file: str | None = Field(None, description="For a rule set: the file.")
-    rule: str | None = Field(None, description="For a rule set: the rule id.")
+    file: str | None = Field(None, exclude_if=absent_when_none, description="For a rule set: the file.")
+    rule: str | None = Field(None, exclude_if=absent_when_none, description="For a rule set: the rule id.")
 
 
 class Problem(BaseModel):
@@ -46,33 +54,33 @@ class Problem(BaseModel):
 
 
 @dataclass(frozen=True)
-class Kind:
+class ProblemKind:
     status: int
     title: str
     type: str
 
 
 #: The HTTP answer to each domain error; a subclass not listed answers as its nearest listed ancestor.
-KINDS: dict[type[ServiceError], Kind] = {
-    domain.ServiceError: Kind(500, "Internal error", "about:blank"),
-    domain.InvalidProfile: Kind(422, "Invalid profile", "/problems/invalid-profile"),
-    domain.ProfileTooLarge: Kind(422, "Profile too large", "/problems/profile-too-large"),
-    domain.InvalidRequest: Kind(422, "Invalid request", "/problems/invalid-request"),
-    domain.RequestTooLarge: Kind(422, "Request too large", "/problems/request-too-large"),
-    domain.InvalidRuleSet: Kind(422, "Invalid rule set", "/problems/invalid-ruleset"),
-    domain.NotFound: Kind(404, "Not found", "/problems/not-found"),
-    domain.Unauthorized: Kind(401, "Unauthorized", "/problems/unauthorized"),
-    domain.Forbidden: Kind(403, "Forbidden", "/problems/forbidden"),
-    domain.Conflict: Kind(409, "Conflict", "/problems/conflict"),
-    domain.PayloadTooLarge: Kind(413, "Payload too large", "/problems/payload-too-large"),
-    domain.Unavailable: Kind(503, "Service unavailable", "/problems/unavailable"),
-    domain.EvaluationTimeout: Kind(503, "Evaluation timed out", "/problems/evaluation-timeout"),
-    domain.EngineFailure: Kind(500, "Rule engine failure", "/problems/engine-failure"),
+PROBLEM_KINDS: dict[type[ServiceError], ProblemKind] = {
+    domain.ServiceError: ProblemKind(500, "Internal error", "about:blank"),
+    domain.InvalidProfile: ProblemKind(422, "Invalid profile", "/problems/invalid-profile"),
+    domain.ProfileTooLarge: ProblemKind(422, "Profile too large", "/problems/profile-too-large"),
+    domain.InvalidRequest: ProblemKind(422, "Invalid request", "/problems/invalid-request"),
+    domain.RequestTooLarge: ProblemKind(422, "Request too large", "/problems/request-too-large"),
+    domain.InvalidRuleSet: ProblemKind(422, "Invalid rule set", "/problems/invalid-ruleset"),
+    domain.NotFound: ProblemKind(404, "Not found", "/problems/not-found"),
+    domain.Unauthorized: ProblemKind(401, "Unauthorized", "/problems/unauthorized"),
+    domain.Forbidden: ProblemKind(403, "Forbidden", "/problems/forbidden"),
+    domain.Conflict: ProblemKind(409, "Conflict", "/problems/conflict"),
+    domain.PayloadTooLarge: ProblemKind(413, "Payload too large", "/problems/payload-too-large"),
+    domain.Unavailable: ProblemKind(503, "Service unavailable", "/problems/unavailable"),
+    domain.EvaluationTimeout: ProblemKind(503, "Evaluation timed out", "/problems/evaluation-timeout"),
+    domain.EngineFailure: ProblemKind(500, "Rule engine failure", "/problems/engine-failure"),
 }
 
 
-def kind_of(exc: ServiceError) -> Kind:
-    return next(KINDS[cls] for cls in type(exc).__mro__ if cls in KINDS)
+def kind_of(exc: ServiceError) -> ProblemKind:
+    return next(PROBLEM_KINDS[cls] for cls in type(exc).__mro__ if cls in PROBLEM_KINDS)
 
 
 def document(exc: ServiceError) -> dict[str, Any]:
@@ -83,7 +91,7 @@ def document(exc: ServiceError) -> dict[str, Any]:
 
 
 def headers_of(exc: ServiceError) -> dict[str, str] | None:
-    headers = {}
+    headers: dict[str, str] = {}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, domain.Unauthorized):
@@ -91,14 +99,14 @@ def headers_of(exc: ServiceError) -> dict[str, str] | None:
     return headers or None
 
 
-def documented(description: str) -> dict:
+def documented(description: str) -> dict[str, Any]:
     """An error response as the OpenAPI description states it: a Problem, served as application/problem+json."""
     return {"description": description, "model": Problem,
             "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 #: What any /v1 operation may answer besides its own responses.
-COMMON = {
+COMMON: OpenApiResponses = {
     400: documented("The body is not JSON (or not the JSON the operation takes)"),
     401: documented("A token is needed (or the one sent is not known); see WWW-Authenticate"),
     403: documented("The token's role may not do this"),
@@ -152,7 +160,8 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
                            [ErrorItem(path="headers.content-type", message=message)], "/problems/invalid-request")
         errors = from_pydantic(list(exc.errors()), model)
         detail = "; ".join(f"{e.path}: {e.message}" for e in errors[:3])
-        return problem(422, "Invalid request", detail or "the request is not valid", errors, "/problems/invalid-request")
+        return problem(422, "Invalid request", detail or "the request is not valid", errors,
+                       "/problems/invalid-request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -180,7 +189,7 @@ def install(app: FastAPI, body_model_for: dict[str, type] | None = None) -> None
     @app.exception_handler(ProgrammingError)
     async def _database_not_ready(request: Request, exc: ProgrammingError) -> JSONResponse:
         """Between the database coming back and the follower migrating it, its tables may not exist yet."""
-        if request.app.state.rulesets.health.started:
+        if request.app.state.serving.health.started:
             raise exc
         return problem(503, "Service unavailable", "the service is finishing its start-up now that the database "
                        "answers; retry shortly", headers={"Retry-After": "2"})

@@ -11,7 +11,8 @@ VERSION_HEADER = "X-Ruleset-Version"
 def versioned(body: bytes, version: str, status: int = 200, media_type: str = "application/json",
               headers: dict[str, str] | None = None) -> Response:
     """A response naming the rule-set version its content comes from."""
-    return Response(body, status_code=status, media_type=media_type, headers={VERSION_HEADER: version, **(headers or {})})
+    return Response(body, status_code=status, media_type=media_type,
+                    headers={VERSION_HEADER: version, **(headers or {})})
 
 
 def json_bytes(model: BaseModel) -> bytes:

@@ -7,6 +7,7 @@ miss) is caught before it reaches anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.errors import EngineFailure, ErrorItem, InvalidRuleSet
 from service.rulebase.loading import RuleFiles
@@ -23,7 +24,7 @@ class ExampleReport:
     checks: int = 0
     failures: list[ErrorItem] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"rules": self.rules, "examples": self.examples, "checks": self.checks,
                 "failures": [f.as_dict() for f in self.failures]}
 

@@ -52,6 +52,11 @@ MAX_PATTERNS = 15        # patterns in one durable rule (the core keeps at most 
 MAX_ALTERNATIVES = 16    # durable rules one rule variant may expand into
 START_RULE = "$start"
 
+#: The alpha nodes one pattern passes through, each (node key, group): the fan-out estimate's input.
+Chain = list[tuple[str, str]]
+#: One way a pattern can match: its durable-rules expression and its alpha chains.
+Alternative = tuple[dict[str, Any], list[Chain]]
+
 
 @dataclass(frozen=True)
 class PatternRef:
@@ -69,9 +74,13 @@ class CompiledRule:
     variant: Variant
     refs: list[PatternRef]
     definition: dict[str, Any]
-    chains: list[list[tuple[str, str]]]  # (node, group) each pattern passes through (the fan-out estimate)
+    chains: list[Chain]  # (node, group) each pattern passes through (the fan-out estimate)
     copies: dict[str, int]  # fact type -> copies of its facts this rule needs
     pattern_facts: list[str]  # the fact type (with its copy) of each pattern
+
+
+#: A compiled rule and what it matched: alias (`p0`, `ctx`, ...) -> fact.
+Match = tuple[CompiledRule, dict[str, Any]]
 
 
 @dataclass
@@ -176,7 +185,7 @@ class _RuleCompiler:
             return False, [{"$ex" if v else "$nex": {f: 1}}]
         raise CompileError(f"unknown operator {op}")
 
-    def pattern(self, p: Pattern, tag: str) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
+    def pattern(self, p: Pattern, tag: str) -> list[Alternative]:
         """A pattern -> its alternatives, each (expression, alpha chain)."""
         constants: list[dict[str, Any]] = []
         joins: list[list[dict[str, Any]]] = []
@@ -186,7 +195,7 @@ class _RuleCompiler:
                 joins.append(alternatives)
             else:
                 constants.append(alternatives[0])
-        out = []
+        out: list[Alternative] = []
         for k, chosen in enumerate(itertools.product(*joins) if joins else [()]):
             tests = [{"t": tag}] + constants + list(chosen)
             out.append((tests[0] if len(tests) == 1 else {"$and": tests},
@@ -202,24 +211,24 @@ class _RuleCompiler:
             seen[fact] = copy + 1
             return copy_tag(fact, copy)
 
-        head: list[tuple[str, dict[str, Any], list]] = []
+        head: list[tuple[str, dict[str, Any], list[Chain]]] = []
         if spec.phase > 0:
             head.append(("gate", {"$and": [{"t": PHASE}, {"n": spec.phase}]},
                          [[(json.dumps({"t": PHASE}), "eq:t"), (json.dumps({"n": spec.phase}), "eq:n")]]))
         if self.variant.uses_as_of:
             head.append(("ctx", {"t": CONTEXT}, [[(json.dumps({"t": CONTEXT}), "eq:t")]]))
 
-        positives: list[tuple[str, Pattern, list]] = []
+        positives: list[tuple[str, Pattern, list[Alternative]]] = []
         for i, p in enumerate(self.positive):
             t = tag(p.fact)
             positives.append((f"p{i}", p, self.pattern(p, t)))
         if spec.rule.jurisdiction != regions.COUNTRY:
             # a local instrument binds those registered or operating in its region (or a region inside it, or the
             # province around a city): a service offered nationwide (CN) does not by itself bring a business under it
-            p = Pattern("presence", (Test("region", "overlaps", spec.rule.jurisdiction), Test("region", "not", regions.COUNTRY)),
-                        where="jurisdiction")
+            p = Pattern("presence", (Test("region", "overlaps", spec.rule.jurisdiction),
+                                     Test("region", "not", regions.COUNTRY)), where="jurisdiction")
             positives.append(("pj", p, self.pattern(p, tag("presence"))))
-        negatives: list[tuple[str, Pattern, dict[str, Any], list]] = []
+        negatives: list[tuple[str, Pattern, dict[str, Any], list[Chain]]] = []
         n = 0
         for p in (x for x in self.variant.patterns if x.negated):
             t = tag(p.fact)
@@ -229,14 +238,15 @@ class _RuleCompiler:
 
         combos = list(itertools.product(*[alts for _, _, alts in positives]))
         if len(combos) > MAX_ALTERNATIVES:
-            raise CompileError(f"{spec.id}: its conditions expand into more than {MAX_ALTERNATIVES} engine rules; split the rule")
-        out = []
+            raise CompileError(f"{spec.id}: its conditions expand into more than {MAX_ALTERNATIVES} engine rules; "
+                               "split the rule")
+        out: list[CompiledRule] = []
         for k, combo in enumerate(combos):
             elements = [{alias: expr} for alias, expr, _ in head]
             chains = [path for _, _, paths in head for path in paths]
             facts = [paths[0][0][0] for _, _, paths in head]
             refs: list[PatternRef] = []
-            for (alias, p, _), (expr, paths) in zip(positives, combo):
+            for (alias, p, _), (expr, paths) in zip(positives, combo, strict=True):
                 elements.append({alias: expr})
                 chains.extend(paths)
                 facts.append(paths[0][0][0])
@@ -253,10 +263,10 @@ class _RuleCompiler:
         return out
 
 
-def _chains(tests: list[dict[str, Any]], name: str, shared: int) -> list[list[tuple[str, str]]]:
+def _chains(tests: list[dict[str, Any]], name: str, shared: int) -> list[Chain]:
     """The alpha paths of one pattern as the core builds them. An `$or` puts each branch under the current
     node and links every branch to a new forward node (always pushed), under which the rest hangs."""
-    paths: list[list[tuple[str, str]]] = [[]]
+    paths: list[Chain] = [[]]
     for i, x in enumerate(tests):
         if "$or" in x:
             forward = (f"{name}/{i}/or", f"{name}/{i}/or")
@@ -300,7 +310,7 @@ def copies_needed(shards: list[Shard]) -> dict[str, int]:
 
 
 def with_copies(facts: list[dict[str, Any]], copies: dict[str, int]) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for fact in facts:
         out.append(fact)
         for k in range(1, copies.get(fact["t"], 1)):
@@ -309,6 +319,20 @@ def with_copies(facts: list[dict[str, Any]], copies: dict[str, int]) -> list[dic
 
 
 # --- fitting rules into rulesets ---------------------------------------------------------------
+#: An alpha node of the estimate: the keys of the nodes from the root down to it.
+Node = tuple[str, ...]
+
+
+@dataclass
+class _Added:
+    """What adding one rule changed in an `_AlphaTree`: checked against the limits, and undone if past one."""
+
+    children: list[tuple[Node, str]] = field(default_factory=list)  # (parent, key of the new child)
+    ends: list[Node] = field(default_factory=list)  # the last node of each pattern (one beta link each)
+    facts: list[str] = field(default_factory=list)  # the fact type of each pattern
+    needs: list[tuple[Node, int | None]] = field(default_factory=list)  # (node, its need before)
+
+
 class _AlphaTree:
     """An estimate of durable's alpha network, to keep each ruleset within the C core's limits.
 
@@ -321,12 +345,12 @@ class _AlphaTree:
     """
 
     def __init__(self) -> None:
-        self.children: dict[tuple, dict[str, str]] = defaultdict(dict)  # node -> {child key: group}
-        self.need: dict[tuple, int] = {}  # node -> stack entries its subtree can need
-        self.ends: dict[tuple, int] = defaultdict(int)  # last alpha node of a pattern -> beta nodes linked
+        self.children: dict[Node, dict[str, str]] = defaultdict(dict)  # node -> {child key: group}
+        self.need: dict[Node, int] = {}  # node -> stack entries its subtree can need
+        self.ends: dict[Node, int] = defaultdict(int)  # last alpha node of a pattern -> beta nodes linked
         self.per_fact: dict[str, int] = defaultdict(int)  # fact type -> patterns on it
 
-    def _need_of(self, node: tuple) -> int:
+    def _need_of(self, node: Node) -> int:
         kids = self.children.get(node)
         if not kids:
             return 0
@@ -334,49 +358,49 @@ class _AlphaTree:
         deepest = max(self.need.get(node + (key,), 0) for key in kids)
         return max(groups, groups - 1 + deepest)
 
-    def _add(self, rule: CompiledRule) -> list[tuple]:
-        undo: list[tuple] = []
-        touched: set[tuple] = set()
+    def _add(self, rule: CompiledRule) -> _Added:
+        added = _Added()
+        touched: set[Node] = set()
         for chain in rule.chains:
-            parent: tuple = ()
+            parent: Node = ()
             for key, group in chain:
                 if key not in self.children[parent]:
                     self.children[parent][key] = group
-                    undo.append(("child", parent, key))
+                    added.children.append((parent, key))
                 touched.add(parent)
                 parent = parent + (key,)
             self.ends[parent] += 1
-            undo.append(("end", parent))
+            added.ends.append(parent)
         for fact in rule.pattern_facts:
             self.per_fact[fact] += 1
-            undo.append(("fact", fact))
+            added.facts.append(fact)
         for node in sorted(touched, key=len, reverse=True):
-            undo.append(("need", node, self.need.get(node)))
+            added.needs.append((node, self.need.get(node)))
             self.need[node] = self._need_of(node)
-        return undo
+        return added
 
-    def _undo(self, undo: list[tuple]) -> None:
-        for entry in reversed(undo):
-            if entry[0] == "child":
-                del self.children[entry[1]][entry[2]]
-            elif entry[0] == "end":
-                self.ends[entry[1]] -= 1
-            elif entry[0] == "fact":
-                self.per_fact[entry[1]] -= 1
-            elif entry[2] is None:
-                self.need.pop(entry[1], None)
+    def _undo(self, added: _Added) -> None:
+        for node, before in reversed(added.needs):
+            if before is None:
+                self.need.pop(node, None)
             else:
-                self.need[entry[1]] = entry[2]
+                self.need[node] = before
+        for fact in added.facts:
+            self.per_fact[fact] -= 1
+        for end in added.ends:
+            self.ends[end] -= 1
+        for parent, key in added.children:
+            del self.children[parent][key]
 
     def fits(self, rule: CompiledRule) -> bool:
         """Add the rule if the ruleset stays within the limits; otherwise leave it unchanged."""
-        undo = self._add(rule)
+        added = self._add(rule)
         ok = (self.need.get((), 0) <= STACK_LIMIT
-              and all(self.ends[e[1]] <= BETA_LINK_LIMIT for e in undo if e[0] == "end")
-              and all(len(self.children[e[1]]) <= CHILD_LIMIT for e in undo if e[0] == "child")
-              and all(self.per_fact[e[1]] <= PATTERNS_PER_FACT for e in undo if e[0] == "fact"))
+              and all(self.ends[end] <= BETA_LINK_LIMIT for end in added.ends)
+              and all(len(self.children[parent]) <= CHILD_LIMIT for parent, _ in added.children)
+              and all(self.per_fact[fact] <= PATTERNS_PER_FACT for fact in added.facts))
         if not ok:
-            self._undo(undo)
+            self._undo(added)
         return ok
 
 
@@ -396,7 +420,7 @@ def compile_ruleset(ruleset: RuleSet) -> list[Shard]:
             )
         shards[0].append(rule)
     for rule in (r for r in compiled if not r.spec.rule.derive):
-        for tree, shard in zip(trees, shards):
+        for tree, shard in zip(trees, shards, strict=True):
             if tree.fits(rule):
                 shard.append(rule)
                 break

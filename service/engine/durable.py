@@ -48,7 +48,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-class Ruleset:
+class DurableRuleset:
     """One compiled durable-rules ruleset. Sessions on it are serialised by a lock."""
 
     def __init__(self, label: str, definition: dict[str, Any]):
@@ -105,6 +105,7 @@ class Ruleset:
                     core.delete_state(self._handle, sid)
 
     def _assert(self, facts: list[dict[str, Any]]) -> int:
+        state: int
         code, state = core.assert_facts(self._handle, _dumps(facts))
         if code not in (OK, NOT_HANDLED, OBSERVED):
             raise EngineFailure(f"durable-rules refused facts with code {code}")

@@ -9,24 +9,39 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.errors import EngineFailure
+from service.profile import labels, regions, wording
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
-from service.profile import labels, regions
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
-from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER, Rule
+from service.rulebase.rule_file import Rule, RuleCitation, listing_key
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
+from .assessment import (
+    Assessment,
+    Citation,
+    ConditionalFact,
+    Deadline,
+    DerivedFact,
+    Interpretation,
+    Obligation,
+    ProfileWarning,
+    RuleSetRef,
+    Source,
+    Upcoming,
+)
 from .budget import UNBOUNDED_TIME, Budget
-from .assessment import (Assessment, Citation, ConditionalFact, Deadline, DerivedFact, Interpretation, Obligation,
-                         RulesetRef, Source, Upcoming, Warning)
-from .compiler import START_RULE, CompiledRule, Shard, compile_ruleset, copies_needed, with_copies
-from .explain import Explainer, lookup
+from .compiler import START_RULE, CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
+from .explain import Explainer, ReasonKey, lookup
 from .sentences import Sentences
+
+#: A derived fact's identity: its name and its values (field -> value, sorted).
+DerivedKey = tuple[str, tuple[tuple[str, Any], ...]]
 
 
 @dataclass
@@ -42,13 +57,14 @@ class Evaluation:
     """What the engine matched for one profile, before it is written up as an assessment."""
 
     as_of: dt.date
-    matches: dict[str, list[tuple[CompiledRule, dict[str, Any]]]] = field(default_factory=dict)
-    derived: dict[tuple, Derived] = field(default_factory=dict)
+    matches: dict[str, list[Match]] = field(default_factory=dict)
+    derived: dict[DerivedKey, Derived] = field(default_factory=dict)
 
 
 def in_window(spec: RuleSpec, day: dt.date) -> bool:
     rule = spec.rule
-    return (rule.applies_from is None or rule.applies_from <= day) and (rule.applies_until is None or day <= rule.applies_until)
+    return ((rule.applies_from is None or rule.applies_from <= day)
+            and (rule.applies_until is None or day <= rule.applies_until))
 
 
 class CompiledRuleSet:
@@ -66,22 +82,22 @@ class CompiledRuleSet:
         self.copies = copies_needed(self.shards)
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
-        self._engine_sets: list[list[durable.Ruleset]] = []
+        self._engine_sets: list[list[durable.DurableRuleset]] = []
         self._engines_lock = threading.Lock()
         self._closed = False
         self._engines()  # made now for this thread: a rule set durable-rules refuses fails here
         self.explainer = Explainer(ruleset.derived)
         self.sentences = Sentences(ruleset.derived)
-        self._citations: dict[tuple, list[Citation]] = {}
+        self._citations: dict[tuple[str, tuple[str, ...]], list[Citation]] = {}
 
-    def _engines(self) -> list[durable.Ruleset]:
+    def _engines(self) -> list[durable.DurableRuleset]:
         """This thread's copy of the engine's rulesets."""
-        engines = getattr(self._local, "engines", None)
+        engines: list[durable.DurableRuleset] | None = getattr(self._local, "engines", None)
         if engines is None:
             engines = []
             try:
                 for i, definition in enumerate(self._definitions):
-                    engines.append(durable.Ruleset(f"rs{i}", definition))
+                    engines.append(durable.DurableRuleset(f"rs{i}", definition))
             except Exception:
                 for engine in engines:
                     engine.close()
@@ -112,13 +128,13 @@ class CompiledRuleSet:
         evaluation = Evaluation(as_of=as_of)
         facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
-        for shard, engine in zip(self.shards, self._engines()):
+        for shard, engine in zip(self.shards, self._engines(), strict=True):
             extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
             engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation), budget)
         return evaluation
 
-    def _recorder(self, shard: Shard, evaluation: Evaluation):
-        def on_match(name: str, match: dict[str, Any]):
+    def _recorder(self, shard: Shard, evaluation: Evaluation) -> durable.OnMatch:
+        def on_match(name: str, match: dict[str, Any]) -> Iterable[dict[str, Any]]:
             if name == START_RULE:
                 return ()
             rule = shard.rules[name]
@@ -129,7 +145,7 @@ class CompiledRuleSet:
 
         return on_match
 
-    def _derive(self, rule: CompiledRule, match: dict[str, Any], evaluation: Evaluation):
+    def _derive(self, rule: CompiledRule, match: dict[str, Any], evaluation: Evaluation) -> Iterator[dict[str, Any]]:
         for name, fields in rule.spec.rule.derive.items():
             values: dict[str, Any] = {}
             fact: dict[str, Any] = {"t": name}
@@ -166,8 +182,8 @@ class CompiledRuleSet:
         obligations: list[Obligation] = []
         upcoming: list[Upcoming] = []
         horizon = as_of + dt.timedelta(days=horizon_days)
-        reasons: dict[tuple, str] = {}  # one description per fact and pattern, however many matches share it
-        for rule_id, matches in evaluation.matches.items():
+        reasons: dict[ReasonKey, str] = {}  # one description per fact and pattern, however many matches share it
+        for matches in evaluation.matches.values():
             spec = matches[0][0].spec
             if spec.rule.kind is None:
                 continue
@@ -178,25 +194,26 @@ class CompiledRuleSet:
                 upcoming.append(Upcoming.model_construct(
                     starts=starts, days_until=(starts - as_of).days,
                     obligation=self.obligation(spec, matches, starts, reasons)))
-        obligations.sort(key=lambda o: (KIND_ORDER[o.kind], SEVERITY_ORDER[o.severity], o.rule_id))
+        obligations.sort(key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
         upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
         deadlines = [Deadline.model_construct(date=o.deadline, days_left=(o.deadline - as_of).days, rule_id=o.rule_id,
                                               kind=o.kind, severity=o.severity, title=o.title, listed_in=where)
-                     for where, items in (("obligations", obligations), ("upcoming", [u.obligation for u in upcoming]))
+                     for where, items in (("obligations", obligations),
+                                          ("upcoming", [u.obligation for u in upcoming]))
                      for o in items if o.deadline is not None and as_of <= o.deadline <= horizon]
         deadlines.sort(key=lambda d: (d.date, d.rule_id))
         derived = [
             DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
-            for _, d in sorted(evaluation.derived.items(), key=lambda kv: (kv[0][0], json.dumps(kv[1].values, sort_keys=True)))
+            for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))
         ]
-        warnings = [Warning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
+        warnings = [ProfileWarning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
                     for path, name in profile.unused_attributes()]
-        warnings += [Warning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside mainland "
-                                             "China, which the rule base covers: it is not assessed")
+        warnings += [ProfileWarning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside "
+                                                    "mainland China, which the rule base covers: it is not assessed")
                      for path, code in profile.outside_mainland()]
         return Assessment.model_construct(
             assessment_id=assessment_id,
-            ruleset=RulesetRef.model_construct(version=self.version, digest=self.digest),
+            ruleset=RuleSetRef.model_construct(version=self.version, digest=self.digest),
             as_of=as_of,
             horizon_days=horizon_days,
             obligations=obligations,
@@ -207,14 +224,15 @@ class CompiledRuleSet:
         )
 
     def _display(self, d: Derived) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in d.values.items():
             spec = self.ruleset.derived.get(d.name, {}).get(k)
-            out[k] = number_date(v).isoformat() if spec is not None and spec.kind == "date" and isinstance(v, int) else v
+            is_date = spec is not None and spec.kind == "date" and isinstance(v, int)
+            out[k] = number_date(v).isoformat() if is_date else v
         return out
 
-    def obligation(self, spec: RuleSpec, matches: list[tuple[CompiledRule, dict[str, Any]]], as_of: dt.date,
-                   reasons: dict[tuple, str] | None = None) -> Obligation:
+    def obligation(self, spec: RuleSpec, matches: list[Match], as_of: dt.date,
+                   reasons: dict[ReasonKey, str] | None = None) -> Obligation:
         """One obligation per rule, whatever the number of matches: every reason, in a stable order."""
         rule = spec.rule
         because: list[str] = []
@@ -245,7 +263,8 @@ class CompiledRuleSet:
             because=because,
             explanation=self.sentences.explanation(spec, ordered, as_of, because),
             conditional_on=conditional_on(ordered),
-            interpretation=Interpretation.model_construct(**rule.interpretation.model_dump()) if rule.interpretation else None,
+            interpretation=(Interpretation.model_construct(**spec.interpretation.model_dump())
+                            if spec.interpretation else None),
             caveats=caveats(instrument, rule),
         )
 
@@ -256,11 +275,11 @@ class CompiledRuleSet:
         key = (spec.id, statuses)
         cached = self._citations.get(key)
         if cached is None:
-            cached = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses)]
+            cached = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses, strict=True)]
             self._citations[key] = cached
         return cached
 
-    def citation(self, c, legal_status: str) -> Citation:
+    def citation(self, c: RuleCitation, legal_status: str) -> Citation:
         inst = self.ruleset.catalogue.get(c.instrument_id)
         assert inst is not None  # checked when the rule set was built
         return Citation(
@@ -278,7 +297,7 @@ class CompiledRuleSet:
         )
 
 
-def conditional_on(matches: list[tuple[CompiledRule, dict[str, Any]]]) -> list[ConditionalFact]:
+def conditional_on(matches: list[Match]) -> list[ConditionalFact]:
     """The unstated facts a finding depends on: every field a matched condition required the profile not to state
     (`given: false`), at its place in the profile."""
     out: dict[str, ConditionalFact] = {}
@@ -294,13 +313,13 @@ def conditional_on(matches: list[tuple[CompiledRule, dict[str, Any]]]) -> list[C
                     path = labels.profile_path(ref.pattern.fact, fact.get("index"), test.field)
                     if path is not None and path not in out:
                         out[path] = ConditionalFact.model_construct(
-                            path=path, statement=labels.unstated(ref.pattern.fact, test.field, path))
+                            path=path, statement=wording.unstated(ref.pattern.fact, test.field, path))
     return [out[p] for p in sorted(out)]
 
 
 def caveats(instrument: Instrument, rule: Rule) -> list[str]:
     """What a reader must know to weigh the finding."""
-    out = []
+    out: list[str] = []
     if instrument.in_force_from is None and instrument.legal_force.value != "draft":
         start = (f"; the rule is applied from {labels.day(rule.applies_from)}" if rule.applies_from
                  else "; the rule is applied at any date")

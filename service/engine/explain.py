@@ -27,6 +27,11 @@ IDENTITY = {
     "network_resource": ("kind",),
     "presence": ("region",),
 }
+#: What a description of a fact depends on besides the fact: its type, and the fields a pattern shows (with, for a
+#: `given` test, whether it requires the field stated).
+Signature = tuple[str, tuple[tuple[str, Any], ...]]
+#: One description of `because`: an absence and the values it was judged with, or a fact's signature and its id.
+ReasonKey = tuple[int, tuple[Any, ...]] | tuple[Signature, Any]
 
 
 def lookup(fact: dict[str, Any], path: str) -> Any:
@@ -54,18 +59,19 @@ class Explainer:
     def __init__(self, derived: dict[str, dict[str, FieldSpec]]):
         self.types = {**FACT_TYPES, **derived}
         self.derived = set(derived)
-        self._signatures: dict[int, tuple] = {}
+        self._signatures: dict[int, Signature] = {}
 
     def spec(self, fact: str, field: str) -> FieldSpec | None:
         return self.types.get(fact, {}).get(field)
 
     def because(self, rule: CompiledRule, match: dict[str, Any], as_of: dt.date,
-                cache: dict[tuple, str] | None = None) -> list[str]:
+                cache: dict[ReasonKey, str] | None = None) -> list[str]:
         """The reasons of one match. `cache` keeps one description per fact and what a pattern shows of it,
         and per absence and the values it was judged with, so a fact many rules matched is described once."""
         cache = {} if cache is None else cache
         out = []
         for ref in rule.refs:
+            key: ReasonKey
             if ref.pattern.negated:
                 key = (id(ref.pattern), self._bound_values(ref.pattern, rule.variant, match))
                 text = cache.get(key)
@@ -82,17 +88,17 @@ class Explainer:
                     out.append(text)
         return out
 
-    def _signature(self, pattern: Pattern) -> tuple:
-        """What a description of a fact depends on besides the fact: its type and the fields the pattern shows."""
+    def _signature(self, pattern: Pattern) -> Signature:
         sig = self._signatures.get(id(pattern))
         if sig is None:
             identity = IDENTITY.get(pattern.fact, ())
-            shown = tuple(sorted((t.field, t.op == "given" and t.value) for t in pattern.tests if t.field not in identity))
+            shown = tuple(sorted((t.field, t.op == "given" and t.value)
+                                 for t in pattern.tests if t.field not in identity))
             sig = self._signatures[id(pattern)] = (pattern.fact, shown)
         return sig
 
     @staticmethod
-    def _bound_values(pattern: Pattern, variant: Variant, match: dict[str, Any]) -> tuple:
+    def _bound_values(pattern: Pattern, variant: Variant, match: dict[str, Any]) -> tuple[Any, ...]:
         values = []
         for test in pattern.tests:
             if isinstance(test.value, Var) and test.value.name != AS_OF:

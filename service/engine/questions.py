@@ -25,104 +25,62 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from service.profile import labels, regions
+from service.profile import labels, regions, wording
 from service.profile.facts import FACT_TYPES
 from service.profile.model import Profile, check_list_sizes
 from service.rulebase.conditions import Pattern, Test, Var
-from service.rulebase.model import KIND_ORDER, SEVERITY_ORDER
+from service.rulebase.rule_file import listing_key
 from service.rulebase.ruleset import RuleSpec
 
-from .assessment import Citation, RulesetRef
+from .assessment import Citation, RuleSetRef
 from .budget import UNBOUNDED_TIME, Budget
+from .compiler import Match
 from .evaluate import CompiledRuleSet, conditional_on, in_window
 
 MAX_CANDIDATES = 400
 #: Unstated facts the current findings depend on that are tried both ways (two evaluations each).
 MAX_CONDITIONAL = 50
+#: What a rule a question would open adds to the question's score.
 SEVERITY_WEIGHT = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 
+#: The field that says what an item of a profile list is.
+_IDENTITY = {"service": "type", "licence": "type", "data": "category", "cross_border": "kind", "product": "kind",
+             "network_resource": "kind"}
 #: Profile lists, the fact each holds, and the field that says what an item is.
-LISTS = {"service": ("services", "type"), "licence": ("licences", "type"), "data": ("data", "category"),
-         "cross_border": ("cross_border", "kind"), "product": ("products", "kind"),
-         "network_resource": ("network_resources", "kind")}
+LISTS = {fact: (labels.FACT_LISTS[fact], identity) for fact, identity in _IDENTITY.items()}
 LISTS_BY_NAME = {name: identity for name, identity in LISTS.values()}
 #: What, besides the identity, says what a new item is: a cross-border flow's data, a product's trade.
 ITEM_IDENTITY = {"cross_border": ("data_category",), "products": ("trade",)}
-BUSINESS_FLAGS = {
-    "foreign_invested": ("The business is foreign-invested.", "The business is not foreign-invested."),
-    "cii_operator": ("The business operates critical information infrastructure (CII).",
-                     "The business does not operate critical information infrastructure."),
-    "negative_credit_record": ("The business has a negative credit record.",
-                               "The business has no negative credit record."),
-    "serious_data_incident_last_12_months": ("The business had a serious data security incident in the last 12 months.",
-                                             "The business had no serious data security incident in the last 12 months."),
-}
-#: How an item's yes/no field reads: (when true, when false).
-FLAG_PHRASES = {
-    "targets_minors": ("is aimed at minors", "is not aimed at minors"),
-    "third_party_sdks": ("embeds third-party SDKs or plug-ins", "embeds no third-party SDKs or plug-ins"),
-    "deep_learning_or_vr_content": ("offers content made with deep learning or virtual reality",
-                                    "offers no content made with deep learning or virtual reality"),
-    "profiling_with_legal_effect": ("profiles users with legal effects on them", "profiles users without legal effects"),
-    "self_built_telecom_equipment": ("uses telecom equipment the business built itself",
-                                     "uses no self-built telecom equipment"),
-    "apply_for_certification": ("is applying for app security certification", "is not applying for certification"),
-    "institutional_user": ("is used by the business as an educational institution",
-                           "is provided by the business (not only used as an institution)"),
-    "live_shows": ("broadcasts live shows", "broadcasts no live shows"),
-    "filed": ("has been filed", "has not been filed"),
-    "certification_under_revocation": ("has a similar certification in its revocation period",
-                                       "has no certification in a revocation period"),
-    "provider_licensed": ("comes from a provider holding the permit", "comes from a provider without the permit"),
-    "recorded": ("is fully recorded in MIIT's system", "is not fully recorded in MIIT's system"),
-    "sublet_for_idc_isp": ("is sublet to other enterprises for their IDC or ISP services", "is not sublet"),
-    "provided_to_unlicensed": ("is provided to parties without the corresponding permit",
-                               "is not provided to parties without a permit"),
-    "approved": ("is approved by the telecom authorities", "is not approved by the telecom authorities"),
-    "on_control_list": ("are on the import licence or export control list", "are not on a control list"),
-    "concerns_public_interest": ("concern state security or public interests", "do not concern state security"),
-    "assured_corresponding_permit": (
-        "was covered by written assurance to the issuing authority, by 31 March 2017, that the holder would meet the "
-        "requirements of the permit for its cloud computing or CDN business",
-        "was not covered by written assurance, by 31 March 2017, about the permit for its cloud computing or CDN "
-        "business"),
-    "assured_entry_requirements": (
-        "was covered by written assurance, by 31 March 2017, that the holder would meet the 2012 Notification's "
-        "requirements", "was not covered by written assurance, by 31 March 2017, about the 2012 Notification's requirements"),
-    "entry_requirements_met": (
-        "meets the 2012 Notification's requirements (systems created, reviews and tests passed, docking completed)",
-        "does not yet meet the 2012 Notification's requirements (systems, reviews and tests, docking)"),
-}
-TRADE_PHRASES = {"import": "are imported", "export": "are exported", "domestic": "are sold in China",
-                 "procurement": "are procured (as a CII operator)"}
-GROUP_TITLES = {"business": "About the business", "services": "Services the business may offer",
-                "licences": "Licences the business may hold", "data": "Data the business may hold",
-                "cross_border": "Cross-border connections and transfers", "products": "Products the business may trade",
-                "network_resources": "Network resources the business may use"}
 
 
 # --- the answer --------------------------------------------------------------------------------------
 class OpenedRule(BaseModel):
-    rule_id: str
-    kind: str
-    severity: str
-    title: str
+    """A rule a fact would make report (or stop reporting): enough to rank and show it."""
+
+    rule_id: str = Field(description="The rule's id; its citations are under `rules` of the answer.")
+    kind: str = Field(description="The kind of finding it gives: obligation, prohibition, violation, advisory, notice.")
+    severity: str = Field(description="Its severity: critical, high, medium, low or info.")
+    title: str = Field(description="The rule's title.")
 
 
 class RuleCitations(BaseModel):
-    kind: str
-    severity: str
-    title: str
-    citations: list[Citation]
+    """A rule the questions would open, with where the law says so: cited once however many questions open it."""
+
+    kind: str = Field(description="The kind of finding it gives: obligation, prohibition, violation, advisory, notice.")
+    severity: str = Field(description="Its severity: critical, high, medium, low or info.")
+    title: str = Field(description="The rule's title.")
+    citations: list[Citation] = Field(description="The instruments and passages the rule rests on, first the main one.")
 
 
 class Question(BaseModel):
+    """A fact the profile does not give that would make further rules report if it were true."""
+
     id: str = Field(description="Stable key of the fact: its path and value.")
     path: str = Field(description="Where the fact goes in the profile; [+] is a new item of the list.")
     statement: str = Field(description="The fact, stated as true.")
@@ -135,13 +93,17 @@ class Question(BaseModel):
 
 
 class QuestionGroup(BaseModel):
+    """The questions about one part of the profile, so that a form can ask them together."""
+
     group: str = Field(description="`business`, a list (`services`: new items), or an item (`services[0]`).")
-    title: str
+    title: str = Field(description="The part of the profile in words: 'About the business', or an item's label.")
     score: int = Field(description="The best score among its questions.")
-    questions: list[Question]
+    questions: list[Question] = Field(description="Its questions, the best score first.")
 
 
 class ConditionalAnswer(BaseModel):
+    """One answer to a conditional question and what it would change in the assessment."""
+
     value: Any = Field(description="The answer.")
     patch: list[dict[str, Any]] = Field(description="A JSON Patch (RFC 6902) adding the answer to the profile.")
     opens: list[OpenedRule] = Field(description="Rules that would report with this answer and do not now.")
@@ -161,13 +123,14 @@ class ConditionalQuestion(BaseModel):
 class Questions(BaseModel):
     """Facts not yet given that would make further rules apply, grouped and ranked. Not recorded."""
 
-    ruleset: RulesetRef
-    as_of: dt.date
+    ruleset: RuleSetRef
+    as_of: dt.date = Field(description="The day the rules were evaluated for (the request's `as_of`, else today).")
     considered: int = Field(description="Candidate facts proposed by the rules' conditions and tried.")
     found: int = Field(description="Candidates that open at least one rule.")
     shown: int = Field(description="Questions in this answer (at most `limit`, the best first).")
-    groups: list[QuestionGroup]
-    rules: dict[str, RuleCitations] = Field(description="Every rule the questions shown would open, with its citations.")
+    groups: list[QuestionGroup] = Field(description="The questions shown, by part of the profile, the best first.")
+    rules: dict[str, RuleCitations] = Field(
+        description="Every rule the questions shown would open, with its citations.")
     conditional: list[ConditionalQuestion] = Field(default_factory=list, description=(
         "Facts the profile leaves unstated on which findings of its assessment depend, asked first: answering them "
         "turns a conditional finding into a firm one or removes it."))
@@ -237,7 +200,9 @@ class _Proposer:
     def __init__(self, profile: Profile):
         self.profile = profile
         b = profile.business
-        known = set(([b.registered_region] if b.registered_region else []) + [r for s in profile.services for r in s.regions])
+        known = {r for s in profile.services for r in s.regions}
+        if b.registered_region:
+            known.add(b.registered_region)
         # where the business is known to be, without regions another one contains (CN covers all)
         self.regions = sorted(r for r in known if not any(a in known for a in regions.ancestors(r)[1:]))
         self.out: dict[str, Candidate] = {}
@@ -253,19 +218,18 @@ class _Proposer:
     def business(self, pattern: Pattern) -> None:
         b = self.profile.business
         for t in pattern.tests:
-            if t.field in BUSINESS_FLAGS and t.op == "eq" and isinstance(t.value, bool) and getattr(b, t.field) is None:
-                self.add(Candidate("business", f"business.{t.field}", BUSINESS_FLAGS[t.field][0 if t.value else 1],
-                                   (_op(f"/business/{t.field}", t.value),)))
+            flag = wording.business_flag(t.field, t.value) if t.op == "eq" and isinstance(t.value, bool) else None
+            if flag is not None and getattr(b, t.field) is None:
+                self.add(Candidate("business", f"business.{t.field}", flag, (_op(f"/business/{t.field}", t.value),)))
             elif t.field == "sectors" and t.op in ("includes", "includes_any") and not b.sectors:
                 for sector in (t.value,) if t.op == "includes" else t.value:
-                    self.add(Candidate("business", "business.sectors", f"The business is in the {sector} sector.",
+                    self.add(Candidate("business", "business.sectors", wording.sector(sector),
                                        (_op("/business/sectors/-", sector),)))
 
     def jurisdiction(self, spec: RuleSpec) -> None:
         code = spec.rule.jurisdiction
         if code != "CN" and self.profile.business.registered_region is None:
-            self.add(Candidate("business", "business.registered_region",
-                               f"The business is registered in {labels.region(code)}.",
+            self.add(Candidate("business", "business.registered_region", wording.registered_in(code),
                                (_op("/business/registered_region", code),)))
 
     # list items -----------------------------------------------------------------------------------
@@ -290,7 +254,7 @@ class _Proposer:
     def attributes(self, pattern: Pattern, name: str, index: int, existing: Any, any_kind: bool) -> None:
         """Unstated fields of an item the profile lists, one question each. A condition that names no kind of
         item (any service) asks only items of the kinds some rule tests that field on, if a rule does."""
-        label = _item_label(name, existing)
+        label = wording.item_label(name, existing)
         kind = getattr(existing, LISTS[pattern.fact][1])
         for t in pattern.tests:
             relevant = self.relevant.get((pattern.fact, t.field))
@@ -304,7 +268,10 @@ class _Proposer:
             current = getattr(holder, attr)
             if current not in (None, []):
                 continue
-            found, value = _value_for(t) if t.op != "given" else (t.value is True and attr in FLAG_PHRASES, True)
+            if t.op == "given":  # a yes/no field the rule needs stated: ask whether it holds
+                found, value = t.value is True and wording.flag(attr, True) is not None, True
+            else:
+                found, value = _value_for(t)
             if not found or (t.op == "in" and attr in ("location", "destination")):
                 continue
             pointer = f"/{name}/{index}/" + "/".join(parts)
@@ -314,8 +281,8 @@ class _Proposer:
                 op = _op(pointer, [value])
             else:
                 op = _op(pointer, _json(value))
-            phrase = _phrase(attr, value, t.op).removeprefix("is ").removeprefix("are ")
-            self.add(Candidate(f"{name}[{index}]", f"{name}[{index}].{t.field}", f"{label} ({name}[{index}]): {phrase}.",
+            where = f"{name}[{index}]"
+            self.add(Candidate(where, f"{where}.{t.field}", wording.item_attribute(label, where, attr, value, t.op),
                                (op,)))
 
     def new_item(self, pattern: Pattern, name: str, identity: str, value: str) -> None:
@@ -333,68 +300,11 @@ class _Proposer:
             places = [region] if region else self.regions
             if places:
                 item["regions"] = list(places)
-        self.add(Candidate(name, f"{name}[+]", _new_statement(name, item), (_op(f"/{name}/-", item),)))
+        self.add(Candidate(name, f"{name}[+]", wording.new_item(name, item), (_op(f"/{name}/-", item),)))
 
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _item_label(name: str, item: Any) -> str:
-    if name == "services":
-        text = labels.SERVICE_TYPES.get(item.type, item.type)
-    elif name == "licences":
-        text = f"{labels.LICENCE_TYPES.get(item.type, item.type)} permit"
-    elif name == "data":
-        text = labels.DATA_CATEGORIES.get(item.category, item.category)
-    else:
-        text = labels.word(item.kind)
-    return text[:1].upper() + text[1:]
-
-
-def _phrase(attr: str, value: Any, op: str = "eq") -> str:
-    if attr in FLAG_PHRASES and isinstance(value, bool):
-        return FLAG_PHRASES[attr][0 if value else 1]
-    if isinstance(value, dt.date):
-        if op == "lt":  # the value is the day before the rule's date: name the rule's date
-            return f"was granted before {labels.day(value + dt.timedelta(days=1))}"
-        if op == "gt":
-            return f"was granted after {labels.day(value - dt.timedelta(days=1))}"
-    words = labels.value(value, None) if not isinstance(value, dt.date) else [labels.day(value)]
-    shown = labels.join(words) if words else str(value)
-    return {
-        "users": f"has at least {shown} users", "content_types": f"carries {shown} advertisements",
-        "subjects": f"concerns {shown}", "storage": f"is stored {'on a cloud' if value == 'cloud' else 'on premises'}",
-        "location": f"is kept in {labels.country(str(value))}", "volume": f"covers at least {shown} records or people",
-        "purpose": f"is for {shown}", "destination": f"goes to {labels.country(str(value))}",
-        "data_category": f"carries {shown}", "trade": TRADE_PHRASES.get(str(value), f"are traded: {shown}"),
-        "granted": f"was granted on {shown}", "scope": f"covers {shown}",
-    }.get(attr, f"has {attr.replace('_', ' ')} {shown}")
-
-
-def _article(word: str) -> str:
-    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
-
-
-def _new_statement(name: str, item: dict[str, Any]) -> str:
-    places = item.get("regions") or []
-    where = labels.join([labels.region(r) for r in places]) if places else ""
-    if name == "services":
-        return f"You offer {labels.SERVICE_TYPES.get(item['type'], item['type'])}{' in ' + where if where else ''}."
-    if name == "licences":
-        permit = _article(labels.LICENCE_TYPES.get(item["type"], item["type"]))
-        return f"You hold {permit} permit{' for ' + where if where else ''}."
-    if name == "data":
-        return f"You hold {labels.DATA_CATEGORIES.get(item['category'], item['category'])}."
-    if name == "cross_border":
-        if item["kind"] == "data_transfer":
-            category = item.get("data_category")
-            return f"You transfer {labels.DATA_CATEGORIES.get(category, category) if category else 'data'} across the border."
-        return f"You use a cross-border {labels.word(item['kind'])}."
-    if name == "products":
-        verbs = {"import": "import", "export": "export", "procurement": "procure", "domestic": "sell in China"}
-        return f"You {verbs.get(item.get('trade'), 'trade in')} {labels.word(item['kind'])}."
-    return f"You use {labels.word(item['kind'])}."
 
 
 def relevance(compiled: CompiledRuleSet) -> dict[tuple[str, str], set[str]]:
@@ -455,26 +365,32 @@ def apply(document: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]
     return doc
 
 
-def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, budget: Budget = UNBOUNDED_TIME) -> set[str]:
+def reporting(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date,
+              budget: Budget = UNBOUNDED_TIME) -> set[str]:
     """Ids of the rules that report on as_of for a profile."""
     return set(_reporting_matches(compiled, profile, as_of, budget))
 
 
 def _reporting_matches(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date,
-                       budget: Budget = UNBOUNDED_TIME) -> dict[str, list]:
+                       budget: Budget = UNBOUNDED_TIME) -> dict[str, list[Match]]:
     matches = compiled.match(profile, as_of, budget).matches
     return {rule_id: found for rule_id, found in matches.items()
             if found[0][0].spec.rule.kind is not None and in_window(found[0][0].spec, as_of)}
 
 
-def _opened(compiled: CompiledRuleSet, rule_ids: set[str]) -> list[OpenedRule]:
-    specs = sorted((compiled.ruleset.rule(r) for r in rule_ids), key=lambda s: (_rank(s), s.id))
-    return [OpenedRule(rule_id=s.id, kind=s.rule.kind.value, severity=s.rule.severity.value, title=s.rule.title)
-            for s in specs]
+def _opened(specs: Iterable[RuleSpec]) -> list[OpenedRule]:
+    """Rules that report, most serious first."""
+    opened = []
+    for spec in specs:
+        assert spec.rule.kind is not None  # only rules that report are opened or closed
+        opened.append(OpenedRule(rule_id=spec.id, kind=spec.rule.kind.value, severity=spec.rule.severity.value,
+                                 title=spec.rule.title))
+    return sorted(opened, key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
 
 
-def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, matches: dict[str, list],
-                          before: set[str], max_items: int, budget: Budget = UNBOUNDED_TIME) -> list[ConditionalQuestion]:
+def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt.date, matches: dict[str, list[Match]],
+                          before: set[str], max_items: int,
+                          budget: Budget = UNBOUNDED_TIME) -> list[ConditionalQuestion]:
     """The unstated facts the current findings depend on, with what each answer (yes or no) would change."""
     base = profile.model_dump(mode="json")
     depending: dict[str, tuple[str, list[str]]] = {}
@@ -484,12 +400,10 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
     out = []
     for path, (statement, rule_ids) in sorted(depending.items())[:MAX_CONDITIONAL]:
         answers = []
-        fact_type = _fact_of_path(path)
-        field = path.split("].", 1)[-1] if "[" in path else path.split(".", 1)[1]
-        if fact_type and FACT_TYPES.get(fact_type, {}).get(field) is not None and FACT_TYPES[fact_type][field].kind == "bool":
+        if _yes_no(path):
             pointer = "/" + path.replace("[", "/").replace("]", "").replace(".", "/")
             for value in (True, False):
-                ops = [{"op": "add", "path": pointer, "value": value}]
+                ops: list[dict[str, Any]] = [{"op": "add", "path": pointer, "value": value}]
                 try:
                     changed = Profile.model_validate(apply(base, ops))
                 except ValidationError:  # pragma: no cover - paths come from the profile's own facts
@@ -497,30 +411,34 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
                 if check_list_sizes(changed, max_items):
                     continue
                 after = reporting(compiled, changed, as_of, budget)
-                answers.append(ConditionalAnswer(value=value, patch=ops, opens=_opened(compiled, after - before),
-                                                 closes=_opened(compiled, before - after)))
+                answers.append(ConditionalAnswer(
+                    value=value, patch=ops, opens=_opened(compiled.ruleset.spec(r) for r in after - before),
+                    closes=_opened(compiled.ruleset.spec(r) for r in before - after)))
         out.append(ConditionalQuestion(path=path, statement=statement, findings=rule_ids, answers=answers))
     return out
 
 
-def _yes_no_paths(matches: dict[str, list]) -> list[str]:
+def _yes_no_paths(matches: dict[str, list[Match]]) -> list[str]:
     """The yes/no facts the current findings depend on (each tried both ways), at most MAX_CONDITIONAL."""
     paths = sorted({fact.path for rule_id in matches for fact in conditional_on(matches[rule_id])})[:MAX_CONDITIONAL]
-    out = []
-    for path in paths:
-        fact_type = _fact_of_path(path)
-        field = path.split("].", 1)[-1] if "[" in path else path.split(".", 1)[1]
-        spec = FACT_TYPES.get(fact_type or "", {}).get(field)
-        if spec is not None and spec.kind == "bool":
-            out.append(path)
-    return out
+    return [path for path in paths if _yes_no(path)]
 
 
-def _fact_of_path(path: str) -> str | None:
+def _yes_no(path: str) -> bool:
+    """Whether the field at a profile path (`business.cii_operator`, `services[0].attributes.filed`) is yes/no."""
+    fact, field = _fact_and_field(path)
+    spec = FACT_TYPES.get(fact or "", {}).get(field)
+    return spec is not None and spec.kind == "bool"
+
+
+def _fact_and_field(path: str) -> tuple[str | None, str]:
+    """A profile path's fact type (None when no fact type holds it) and field: `services[0].attributes.filed`
+    is (`service`, `attributes.filed`), `business.cii_operator` is (`business`, `cii_operator`)."""
     if path.startswith("business."):
-        return "business"
+        return "business", path.removeprefix("business.")
     name = path.partition("[")[0]
-    return next((fact for fact, plural in labels.FACT_LISTS.items() if plural == name), None)
+    fact = next((fact for fact, plural in labels.FACT_LISTS.items() if plural == name), None)
+    return fact, path.split("].", 1)[-1]
 
 
 def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int = 25, budget: Budget = UNBOUNDED_TIME,
@@ -535,12 +453,12 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
     # a candidate is worth trying while one rule that proposed it does not apply yet (or only derives facts,
     # which other rules may build on)
     candidates = [c for c, sources in propose(compiled, profile)
-                  if any(r not in before or compiled.ruleset.rule(r).rule.derive for r in sources)][:MAX_CANDIDATES]
+                  if any(r not in before or compiled.ruleset.spec(r).rule.derive for r in sources)][:MAX_CANDIDATES]
     if plan is not None:
         plan(len(candidates) + 2 * len(_yes_no_paths(current)))
     conditional = conditional_questions(compiled, profile, as_of, current, before, max_items, budget)
-    found: list[tuple[Candidate, list[RuleSpec]]] = []
-    asked: set[tuple] = set()
+    found: list[tuple[Candidate, list[OpenedRule]]] = []
+    asked: set[tuple[str, str, str, tuple[str, ...]]] = set()
     for candidate in candidates:
         try:
             changed = Profile.model_validate(apply(base, candidate.ops()))
@@ -552,50 +470,45 @@ def ask(compiled: CompiledRuleSet, profile: Profile, max_items: int, limit: int 
         if not opened:
             continue
         # the same field of several items opening the same rules: ask it once, of the first such item
-        same = (candidate.group.partition("[")[0], candidate.path.split("].", 1)[-1], candidate.patch[0][2], tuple(opened))
+        same = (candidate.group.partition("[")[0], candidate.path.split("].", 1)[-1], candidate.patch[0][2],
+                tuple(opened))
         if "[" in candidate.group and same in asked:
             continue
         asked.add(same)
-        found.append((candidate, [compiled.ruleset.rule(r) for r in opened]))
+        found.append((candidate, _opened(compiled.ruleset.spec(r) for r in opened)))
 
     questions: dict[str, list[Question]] = {}
-    for candidate, specs in found:
-        specs.sort(key=lambda s: (_rank(s), s.id))
-        opens = [OpenedRule(rule_id=s.id, kind=s.rule.kind.value, severity=s.rule.severity.value, title=s.rule.title)
-                 for s in specs]
+    for candidate, opens in found:
         question = Question(id=candidate.id, path=candidate.path, statement=candidate.statement,
-                            patch=candidate.ops(), score=sum(SEVERITY_WEIGHT[s.rule.severity.value] for s in specs),
+                            patch=candidate.ops(), score=sum(SEVERITY_WEIGHT[o.severity] for o in opens),
                             opens=opens)
         questions.setdefault(candidate.group, []).append(question)
     ranked = []
     for group, items in questions.items():
         items.sort(key=lambda q: (-q.score, -len(q.opens), q.path, q.id))
-        ranked.append(QuestionGroup(group=group, title=_group_title(group, profile), score=items[0].score, questions=items))
+        ranked.append(QuestionGroup(group=group, title=_group_title(group, profile), score=items[0].score,
+                                    questions=items))
     ranked.sort(key=lambda g: (-g.score, g.group))
     # keep the best `limit` questions overall, in their groups
-    best = sorted((q for g in ranked for q in g.questions), key=lambda q: (-q.score, -len(q.opens), q.path, q.id))[:limit]
-    keep = {q.id for q in best}
+    best = sorted((q for g in ranked for q in g.questions), key=lambda q: (-q.score, -len(q.opens), q.path, q.id))
+    keep = {q.id for q in best[:limit]}
     groups = [g.model_copy(update={"questions": [q for q in g.questions if q.id in keep]}) for g in ranked]
     groups = [g for g in groups if g.questions]
-    rules = {}
+    rules: dict[str, RuleCitations] = {}
     for rule_id in sorted({o.rule_id for g in groups for q in g.questions for o in q.opens}):
-        spec = compiled.ruleset.rule(rule_id)
-        assert spec is not None and spec.rule.kind is not None
+        spec = compiled.ruleset.spec(rule_id)
+        assert spec.rule.kind is not None  # an opened rule reports
         rules[rule_id] = RuleCitations(kind=spec.rule.kind.value, severity=spec.rule.severity.value,
                                        title=spec.rule.title, citations=compiled.citations(spec, as_of))
-    return Questions(ruleset=RulesetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
+    return Questions(ruleset=RuleSetRef(version=compiled.version, digest=compiled.digest), as_of=as_of,
                      considered=len(candidates), found=len(found), shown=len(keep), groups=groups, rules=rules,
                      conditional=conditional)
 
 
-def _rank(spec: RuleSpec) -> tuple[int, int]:
-    return KIND_ORDER[spec.rule.kind.value], SEVERITY_ORDER[spec.rule.severity.value]
-
-
 def _group_title(group: str, profile: Profile) -> str:
-    if group in GROUP_TITLES:
-        return GROUP_TITLES[group]
+    if group in wording.GROUP_TITLES:
+        return wording.GROUP_TITLES[group]
     name, _, rest = group.partition("[")
     index = int(rest.rstrip("]"))
     item = getattr(profile, name)[index]
-    return f"{_item_label(name, item)} ({group})"
+    return f"{wording.item_label(name, item)} ({group})"

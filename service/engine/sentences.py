@@ -14,10 +14,14 @@ from service.profile.facts import FACT_TYPES, FieldSpec, number_date
 from service.rulebase.explanations import Placeholder, Template, first_pattern
 from service.rulebase.ruleset import RuleSpec
 
-from .compiler import CompiledRule
+from .compiler import CompiledRule, Match
 
-Match = tuple[CompiledRule, dict[str, Any]]
 FALLBACK_REASONS = 4
+#: The distinct values a placeholder takes over the matches: (value, number of its field's kind in `_specs`) each,
+#: a list value as a tuple (so it can be a key).
+Found = tuple[tuple[Any, int], ...]
+#: Where a placeholder's value is in a match: the alias, the field's path, and the number of its kind in `_specs`.
+Source = tuple[str, tuple[str, ...], int]
 
 
 class Sentences:
@@ -28,10 +32,10 @@ class Sentences:
 
     def __init__(self, derived: dict[str, dict[str, FieldSpec]]):
         self.types = {**FACT_TYPES, **derived}
-        self._sources: dict[tuple[int, str], tuple[str, tuple[str, ...], int] | None] = {}
+        self._sources: dict[tuple[int, str], Source | None] = {}
         self._specs: list[FieldSpec | None] = []  # the kinds of field values come from, by number (cheap to hash)
-        self._words: dict[tuple, tuple[str, ...]] = {}
-        self._texts: dict[tuple, str | None] = {}
+        self._words: dict[tuple[Any, int, bool], tuple[str, ...]] = {}
+        self._texts: dict[tuple[int, tuple[Found, ...], dt.date], str | None] = {}
 
     def explanation(self, spec: RuleSpec, matches: list[Match], as_of: dt.date, because: list[str]) -> str:
         text = self.render(spec.explanation, spec, matches, as_of) if spec.explanation is not None else None
@@ -41,16 +45,16 @@ class Sentences:
         """The template filled in; None when a placeholder has no value (the checks make that a defect)."""
         raws = tuple([self._raw(p, matches) for p in template.placeholders]) if template.placeholders else ()
         key = (id(template), raws, as_of)
-        text = self._texts.get(key, _MISSING)
-        if text is _MISSING:
-            text = self._texts[key] = self._write(template, spec, raws, as_of)
-            if len(self._texts) > self.CACHE_LIMIT:
-                self._texts.clear()
+        if key in self._texts:
+            return self._texts[key]
+        text = self._texts[key] = self._write(template, spec, raws, as_of)
+        if len(self._texts) > self.CACHE_LIMIT:
+            self._texts.clear()
         return text
 
-    def _write(self, template: Template, spec: RuleSpec, raws: tuple, as_of: dt.date) -> str | None:
+    def _write(self, template: Template, spec: RuleSpec, raws: tuple[Found, ...], as_of: dt.date) -> str | None:
         out: list[str] = []
-        placeholders = iter(zip(template.placeholders, raws))
+        placeholders = iter(zip(template.placeholders, raws, strict=True))
         for part in template.parts:
             if isinstance(part, str):
                 out.append(part)
@@ -63,11 +67,11 @@ class Sentences:
         text = "".join(out).strip()
         return text[:1].upper() + text[1:]
 
-    def _raw(self, p: Placeholder, matches: list[Match]) -> tuple:
+    def _raw(self, p: Placeholder, matches: list[Match]) -> Found:
         """The distinct values a placeholder takes over the matches, with the field they come from."""
         if p.kind == "date":
             return ()
-        found: dict[tuple, None] = {}
+        found: dict[tuple[Any, int], None] = {}
         for compiled, match in matches:
             source = self._source(p, compiled)
             if source is None:
@@ -80,41 +84,41 @@ class Sentences:
                 found[(tuple(value) if isinstance(value, list) else value, kind)] = None
         return tuple(found)
 
-    def _source(self, p: Placeholder, compiled: CompiledRule) -> tuple[str, tuple[str, ...], int] | None:
-        """Where a placeholder's value is in a match of this compiled rule: the alias, the field path, and the
-        number of its kind in `_specs`."""
+    def _source(self, p: Placeholder, compiled: CompiledRule) -> Source | None:
+        """Where a placeholder's value is in a match of this compiled rule."""
         key = (id(compiled), p.text)
-        try:
+        if key in self._sources:
             return self._sources[key]
-        except KeyError:
-            pass
         variant = compiled.variant
-        source = None
+        located: tuple[str, str, FieldSpec | None] | None = None  # (alias, field, its kind)
         if p.kind == "var":
             binding = variant.bindings.get(p.name)
             if binding is not None:
-                source = (f"p{binding.pattern}", binding.field, binding.spec)
+                located = (f"p{binding.pattern}", binding.field, binding.spec)
         else:
-            located = first_pattern(variant, p.name)
-            if located is not None:
-                source = (f"p{located[0]}", p.field, self.types.get(p.name, {}).get(p.field))
-        if source is not None:
-            alias, field, field_spec = source
+            first = first_pattern(variant, p.name)
+            if first is not None:
+                located = (f"p{first[0]}", p.field, self.types.get(p.name, {}).get(p.field))
+        source: Source | None = None
+        if located is not None:
+            alias, field, field_spec = located
             if field_spec not in self._specs:
                 self._specs.append(field_spec)
             source = (alias, tuple(field.split(".")), self._specs.index(field_spec))
         self._sources[key] = source
         return source
 
-    def _in_words(self, p: Placeholder, found: tuple) -> list[str]:
-        texts: dict[str, tuple] = {}  # text -> sort key: numbers by value, words alphabetically (not by profile order)
+    def _in_words(self, p: Placeholder, found: Found) -> list[str]:
+        # text -> sort key: numbers by value, words alphabetically (not by profile order)
+        texts: dict[str, tuple[int, Any, str]] = {}
         for raw, kind in found:
             key = (raw, kind, p.code)
             words = self._words.get(key)
             if words is None:
                 field_spec = self._specs[kind]
                 value = list(raw) if isinstance(raw, tuple) else raw
-                words = self._words[key] = tuple(_codes(value, field_spec) if p.code else labels.value(value, field_spec))
+                words = tuple(_codes(value, field_spec) if p.code else labels.value(value, field_spec))
+                self._words[key] = words
             for text in words:
                 texts.setdefault(text, (0, raw, "") if isinstance(raw, (int, float)) and not isinstance(raw, bool)
                                  else (1, 0, text.lower()))
@@ -133,8 +137,6 @@ class Sentences:
         shown = "; ".join(because[:FALLBACK_REASONS]) + ("; and more" if len(because) > FALLBACK_REASONS else "")
         return f"{title}. This applies because the profile shows: {shown}."
 
-
-_MISSING = object()
 
 
 def _codes(raw: Any, spec: FieldSpec | None) -> list[str]:

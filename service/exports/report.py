@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.engine.assessment import Assessment, Citation, Obligation
-from service.rulebase.model import KIND_ORDER
+from service.rulebase.rule_file import KIND_ORDER
 
 KIND_HEADINGS = {
     "violation": "Violations: the profile shows a breach",
@@ -21,7 +21,8 @@ KIND_HEADINGS = {
     "advisory": "Advisories: drafts and non-binding texts",
     "notice": "Notices: campaigns, inspections and opportunities",
 }
-CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                           "frame-ancestors 'none'")
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent),

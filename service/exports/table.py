@@ -8,6 +8,7 @@ recommends against CSV injection; everything else is the recorded text unchanged
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -34,7 +35,7 @@ def _cell(value: Any) -> str:
 
 
 def rows(assessment: Assessment) -> Iterator[list[str]]:
-    findings: list[tuple[str, Any, Obligation]] = [("obligations", None, o) for o in assessment.obligations]
+    findings: list[tuple[str, dt.date | None, Obligation]] = [("obligations", None, o) for o in assessment.obligations]
     findings += [("upcoming", u.starts, u.obligation) for u in assessment.upcoming]
     for section, starts, o in findings:
         for number, c in enumerate(o.citations, start=1):

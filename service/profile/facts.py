@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from . import model, regions
@@ -30,7 +31,7 @@ class FieldSpec:
     description: str = ""
 
 
-def _enum(e: type) -> tuple[str, ...]:
+def _enum(e: type[StrEnum]) -> tuple[str, ...]:
     return tuple(m.value for m in e)
 
 
@@ -158,6 +159,11 @@ def mainland(codes: list[str]) -> list[str]:
     return [code for code in codes if regions.in_mainland(code)]
 
 
+def _places(codes: list[str]) -> list[str | None]:
+    """The regions of a licence or service, one fact each: one fact without a region when it names none."""
+    return [*mainland(codes)] if codes else [None]
+
+
 def expansion(profile: Profile) -> tuple[int, int]:
     """How many service and licence facts `build_facts` makes (without making them): one per service and
     region, one per licence, region and service type in scope. Joins between them are what make an
@@ -194,11 +200,12 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
 
     for i, lic in enumerate(profile.licences):
         scope = lic.scope if lic.scope is not None else DEFAULT_SCOPE.get(lic.type, [])
-        for code in mainland(lic.regions) if lic.regions else [None]:
-            for item in sorted(set(scope)) or [None]:
-                fact: dict[str, Any] = {"t": "licence", "id": f"licence:{i}:{code}:{item}", "type": lic.type}
-                if code:
-                    fact.update(region_fields("region", code))
+        covered: list[str | None] = [*sorted(set(scope))] or [None]
+        for place in _places(lic.regions):
+            for item in covered:
+                fact: dict[str, Any] = {"t": "licence", "id": f"licence:{i}:{place}:{item}", "type": lic.type}
+                if place:
+                    fact.update(region_fields("region", place))
                 _put(fact, "granted", lic.granted)
                 _put(fact, "scope", item)
                 for key in LICENCE_FLAGS:
@@ -208,10 +215,10 @@ def build_facts(profile: Profile) -> list[dict[str, Any]]:
 
     for i, service in enumerate(profile.services):
         attributes = service.attributes.model_dump(exclude_none=True, exclude=set(service.attributes.model_extra or {}))
-        for code in mainland(service.regions) if service.regions else [None]:
-            fact = {"t": "service", "id": f"service:{i}:{code}", "type": service.type, "index": i}
-            if code:
-                fact.update(region_fields("region", code))
+        for place in _places(service.regions):
+            fact = {"t": "service", "id": f"service:{i}:{place}", "type": service.type, "index": i}
+            if place:
+                fact.update(region_fields("region", place))
             _put(fact, "since", service.since)
             if attributes:
                 fact["attributes"] = attributes

@@ -1,7 +1,7 @@
 """Words for the profile's vocabulary: how a value reads in a sentence a person is shown.
 
 `cdn` is "CDN", `CN-GD` is "Guangdong (CN-GD)", 20170331 (a date field) is "31 March 2017".
-Explanations (`service/engine/sentences.py`) and the questions to ask next use these; the
+Explanations (`service/engine/sentences.py`) and the sentences of `wording.py` use these; the
 answer's `because` keeps the codes, so both the words and the codes are there to check.
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ SERVICE_TYPES: dict[str, str] = {
     "dns": "DNS", "email": "e-mail", "app_store": "an app store", "mobile_app": "a mobile app",
     "public_wlan": "public Wi-Fi (WLAN)", "public_video_surveillance": "public video surveillance",
     "iot_platform": "an IoT platform", "online_ride_hailing": "online ride-hailing",
-    "connected_vehicles": "a connected-vehicle platform", "industrial_internet_platform": "an industrial internet platform",
+    "connected_vehicles": "a connected-vehicle platform",
+    "industrial_internet_platform": "an industrial internet platform",
     "internet_audiovisual_programmes": "internet audio-visual programmes",
     "online_audiovisual_information": "online audio-visual information services", "live_streaming": "live streaming",
     "online_advertising": "online advertising", "portal": "a portal", "search_engine": "a search engine",
@@ -149,32 +150,6 @@ def join(items: list[str], conjunction: str = "and", limit: int = 8) -> str:
 FACT_LISTS = {"licence": "licences", "service": "services", "data": "data", "cross_border": "cross_border",
               "product": "products", "network_resource": "network_resources"}
 
-#: What a finding depends on when the profile leaves a field unstated, as the question to answer.
-UNSTATED: dict[str, str] = {
-    "assured_corresponding_permit": (
-        "Whether you gave the original issuing authority written assurance, by 31 March 2017, that you would meet the "
-        "requirements of the permit for the cloud computing or CDN business you had started"),
-    "assured_entry_requirements": (
-        "Whether you gave the original issuing authority written assurance, by 31 March 2017, that you would meet the "
-        "2012 Notification's requirements"),
-    "entry_requirements_met": (
-        "Whether you have created the systems the 2012 Notification requires, passed the reviews and tests and "
-        "completed the system docking"),
-    "filed": "Whether the app has been filed",
-    "since": "When you started offering the service",
-    "approved": "Whether the telecommunications authorities approved it",
-    "purpose": "What it is used for",
-    "trade": "Whether the products are imported, exported, sold in China or procured",
-    "concerns_public_interest": "Whether the products concern state security, the economy, livelihoods or public interests",
-    "on_control_list": "Whether the products are on the import licence list or the export control list",
-    "institutional_user": "Whether you provide the app or only use it as an educational institution",
-    "profiling_with_legal_effect": "Whether the profiling may bring legal consequences for the users",
-    "destination": "Where the data goes",
-    "location": "Where the data is stored",
-    "cii_operator": "Whether you operate critical information infrastructure",
-    "negative_credit_record": "Whether you have been listed with a negative credit record",
-}
-
 
 def profile_path(fact: str, index: int | None, field: str) -> str | None:
     """Where a fact's field sits in the profile: `business.cii_operator`, `licences[0].granted`."""
@@ -182,10 +157,3 @@ def profile_path(fact: str, index: int | None, field: str) -> str | None:
         return f"business.{field}"
     name = FACT_LISTS.get(fact)
     return f"{name}[{index}].{field}" if name is not None and index is not None else None
-
-
-def unstated(fact: str, field: str, path: str) -> str:
-    """The question an unstated field leaves open, naming where the answer goes."""
-    key = field.split(".")[-1]
-    text = UNSTATED.get(key) or f"Whether {key.replace('_', ' ')} holds"
-    return f"{text}: the profile does not say ({path})."

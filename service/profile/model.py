@@ -13,7 +13,17 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+from pydantic.config import JsonValue
 
 from . import regions
 
@@ -85,7 +95,8 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 Text = Annotated[str, AfterValidator(_check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 # the patterns put in the published schema what the validators check, so clients can validate before sending
 # (in json_schema_extra, not as constraints: the validators' messages say what is allowed in words)
-Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"], json_schema_extra={"pattern": regions.REGION_EXACT_PATTERN}),
+Region = Annotated[str, Field(max_length=12, examples=["CN-BJ"],
+                              json_schema_extra={"pattern": regions.REGION_EXACT_PATTERN}),
                    AfterValidator(_check_region)]
 Country = Annotated[str, Field(max_length=2, examples=["SG"], json_schema_extra={"pattern": r"^[A-Z]{2}$"}),
                     AfterValidator(_check_country)]
@@ -100,6 +111,8 @@ Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["childr
 
 
 class Sector(StrEnum):
+    """The sectors a business may work in."""
+
     telecom = "telecom"
     internet = "internet"
     industrial = "industrial"
@@ -115,6 +128,11 @@ class Sector(StrEnum):
 
 
 class LicenceType(StrEnum):
+    """Telecom and internet permits: IDC (Internet data centre), ISP (internet access), CDN (content delivery
+    network), ICP (internet information services), BASIC_TELECOM (basic telecom services), MOBILE_RESALE (mobile
+    communications resale), INTERNET_AV_PROGRAMME (internet audio-visual programmes), FINANCIAL_INFORMATION_SERVICE
+    (financial information services)."""
+
     IDC = "IDC"
     ISP = "ISP"
     CDN = "CDN"
@@ -126,6 +144,9 @@ class LicenceType(StrEnum):
 
 
 class ServiceType(StrEnum):
+    """The kinds of service a business may offer, e.g. idc (Internet data centre), isp (internet access services),
+    cdn (content delivery network)."""
+
     idc = "idc"
     cloud_computing = "cloud_computing"
     cdn = "cdn"
@@ -165,6 +186,8 @@ class ServiceType(StrEnum):
 
 
 class AdContentType(StrEnum):
+    """What advertisements are for: the kinds of advertising the rules on advertising single out."""
+
     medical = "medical"
     pharmaceutical = "pharmaceutical"
     medical_equipment = "medical_equipment"
@@ -175,6 +198,8 @@ class AdContentType(StrEnum):
 
 
 class NetworkResourceKind(StrEnum):
+    """The kinds of network resource a business may use or provide."""
+
     ip_addresses = "ip_addresses"
     bandwidth = "bandwidth"
     network_infrastructure = "network_infrastructure"
@@ -182,6 +207,8 @@ class NetworkResourceKind(StrEnum):
 
 
 class DataCategory(StrEnum):
+    """Categories of data, as the instruments name them."""
+
     personal_information = "personal_information"
     sensitive_personal_information = "sensitive_personal_information"
     children_personal_information = "children_personal_information"
@@ -195,47 +222,75 @@ class DataCategory(StrEnum):
 
 
 class Storage(StrEnum):
+    """Where data is kept: on the business's own premises, or on a cloud."""
+
     on_premises = "on_premises"
     cloud = "cloud"
 
 
 class CrossBorderKind(StrEnum):
+    """What crosses the border: a transfer of data, an international dedicated line, a VPN."""
+
     data_transfer = "data_transfer"
     dedicated_line = "dedicated_line"
     vpn = "vpn"
 
 
 class ProductKind(StrEnum):
+    """Kinds of product: commercial cryptography products, network products, IT products."""
+
     commercial_cryptography = "commercial_cryptography"
     network_product = "network_product"
     it_product = "it_product"
 
 
 class Trade(StrEnum):
+    """How a business deals in a product: import, export, domestic (sold in China) or procurement (a CII operator
+    buying it)."""
+
     import_ = "import"
     export = "export"
     domestic = "domestic"
     procurement = "procurement"
 
 
-class Strict(BaseModel):
+class ProfileModel(BaseModel):
+    """The objects of a profile: an unknown field is refused (a typo is reported, not ignored), and enumerated values
+    are kept as their plain strings."""
+
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
 
-class Business(Strict):
-    name: Text | None = Field(None, max_length=300)
-    registered_region: Region | None = None
-    foreign_invested: Flag | None = None
-    cii_operator: Flag | None = Field(None, description="Operates critical information infrastructure.")
-    negative_credit_record: Flag | None = None
-    serious_data_incident_last_12_months: Flag | None = None
-    sectors: list[Sector] = Field(default_factory=list, max_length=12)
+class Business(ProfileModel):
+    """Who the business is. A yes/no fact left out (or null) is unstated, which is not the same as false: no rule
+    assumes either answer, and a finding that depends on it names it in conditional_on."""
+
+    name: Text | None = Field(None, max_length=300, description=(
+        "The business's name, as the caller gives it (up to 300 characters; no rule reads it)."))
+    registered_region: Region | None = Field(None, description=(
+        "Where the business is registered: an ISO 3166-2:CN code such as CN-BJ (a province) or CN-GD-SZ (a city), "
+        "or CN. A region outside mainland China (CN-HK, CN-MO, CN-TW) is reported in warnings, not assessed."))
+    foreign_invested: Flag | None = Field(None, description="The business is foreign-invested.")
+    cii_operator: Flag | None = Field(
+        None, description="The business operates critical information infrastructure (CII).")
+    negative_credit_record: Flag | None = Field(
+        None, description="The business has been listed with a negative credit record.")
+    serious_data_incident_last_12_months: Flag | None = Field(
+        None, description="The business had a serious data security incident in the last 12 months.")
+    sectors: list[Sector] = Field(default_factory=list, max_length=12, description=(
+        "The sectors the business works in (up to 12)."))
 
 
-class Licence(Strict):
-    type: LicenceType
-    regions: list[Region] = Field(default_factory=list, max_length=40)
-    granted: Date | None = None
+class Licence(ProfileModel):
+    """A permit the business holds: its type, where it is valid, when it was granted and which services it covers."""
+
+    type: LicenceType = Field(description="The kind of permit.")
+    regions: list[Region] = Field(default_factory=list, max_length=40, description=(
+        "Where the permit is valid (up to 40 ISO 3166-2:CN codes; CN: nationwide). A permit for a province covers "
+        "the cities inside it (CN-GD covers CN-GD-SZ). An empty list states no region."))
+    granted: Date | None = Field(None, description=(
+        "The day the permit was granted; rules on older permits read it (e.g. an IDC permit from before the 2015 "
+        "catalogue)."))
     scope: list[ServiceType] | None = Field(
         None,
         description="Service types the licence covers. When absent, the licence covers the service type named "
@@ -274,12 +329,13 @@ DEFAULT_SCOPE: dict[str, list[str]] = {
 Scalar = str | bool | int | float
 
 
-_EXTRA_SCALARS = [{"type": "string", "maxLength": 200, "pattern": TEXT_PATTERN}, {"type": "number"},
-                  {"type": "boolean"}, {"type": "null"}]
+_EXTRA_SCALARS: list[JsonValue] = [{"type": "string", "maxLength": 200, "pattern": TEXT_PATTERN},
+                                   {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
 
 
 class ServiceAttributes(BaseModel):
-    """Facts about one service. The named ones are read by rules; others are kept and reported as unused."""
+    """Facts about one service. The named ones are read by rules; others (strings of up to 200 characters, numbers,
+    booleans, null, or flat lists of up to 50 of them) are kept and reported in the assessment's warnings as unused."""
 
     model_config = ConfigDict(extra="allow", use_enum_values=True, json_schema_extra={
         # what `_extra_are_flat` allows, stated for clients
@@ -288,21 +344,27 @@ class ServiceAttributes(BaseModel):
         "propertyNames": {"maxLength": 64, "pattern": TEXT_PATTERN}})
 
     users: Count | None = Field(None, description="Number of users of the service.")
-    targets_minors: Flag | None = None
+    targets_minors: Flag | None = Field(None, description="The service is aimed at minors.")
     third_party_sdks: Flag | None = Field(None, description="The app embeds third-party SDKs or plug-ins.")
-    deep_learning_or_vr_content: Flag | None = None
-    profiling_with_legal_effect: Flag | None = None
-    self_built_telecom_equipment: Flag | None = None
-    content_types: list[AdContentType] | None = Field(None, max_length=20)
-    apply_for_certification: Flag | None = None
-    institutional_user: Flag | None = Field(None, description="An educational institution that uses the app.")
+    deep_learning_or_vr_content: Flag | None = Field(
+        None, description="The service offers content made with deep learning or virtual reality.")
+    profiling_with_legal_effect: Flag | None = Field(
+        None, description="The service profiles users in ways that may bring legal consequences for them.")
+    self_built_telecom_equipment: Flag | None = Field(
+        None, description="The service runs on telecom equipment the business built itself.")
+    content_types: list[AdContentType] | None = Field(None, max_length=20, description=(
+        "For advertising: what the advertisements are for (up to 20 kinds)."))
+    apply_for_certification: Flag | None = Field(None, description=(
+        "The app is applying, or has applied, for app security certification."))
+    institutional_user: Flag | None = Field(
+        None, description="An educational institution that uses the app (rather than provides it).")
     live_shows: Flag | None = Field(None, description="The service broadcasts live shows.")
     filed: Flag | None = Field(None, description="The app has been filed (educational or mobile financial app filing).")
     certification_under_revocation: Flag | None = Field(
         None, description="A similar certification held by the operator is in its revocation period.")
 
     @model_validator(mode="after")
-    def _extra_are_flat(self) -> "ServiceAttributes":
+    def _extra_are_flat(self) -> ServiceAttributes:
         for key, value in (self.model_extra or {}).items():
             if len(key) > 64:
                 raise ValueError(f"attribute name {key[:20]!r}... is longer than 64 characters")
@@ -325,49 +387,73 @@ class ServiceAttributes(BaseModel):
         return self
 
 
-class Service(Strict):
-    type: ServiceType
-    regions: list[Region] = Field(default_factory=list, max_length=40)
-    since: Date | None = None
-    attributes: ServiceAttributes = Field(default_factory=ServiceAttributes)
+class Service(ProfileModel):
+    """A service the business offers: what, where, since when, and facts about it."""
+
+    type: ServiceType = Field(description="The kind of service.")
+    regions: list[Region] = Field(default_factory=list, max_length=40, description=(
+        "Where the service is offered (up to 40 ISO 3166-2:CN codes; CN: nationwide). Each region is assessed on its "
+        "own, and a region outside mainland China is reported in warnings, not assessed."))
+    since: Date | None = Field(None, description="The day the business started offering the service.")
+    attributes: ServiceAttributes = Field(default_factory=ServiceAttributes, description=(
+        "Facts about the service. The contract leaves them open: attributes no rule reads are accepted, kept, and "
+        "reported in the assessment's warnings."))
 
 
-class NetworkResource(Strict):
-    kind: NetworkResourceKind
-    provider_licensed: Flag | None = Field(None, description="The provider of the resource holds the corresponding permit.")
+class NetworkResource(ProfileModel):
+    """A network resource the business uses or provides; the flags say where it comes from and where it goes."""
+
+    kind: NetworkResourceKind = Field(description="The kind of resource.")
+    provider_licensed: Flag | None = Field(
+        None, description="The provider of the resource holds the corresponding permit.")
     recorded: Flag | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
     sublet_for_idc_isp: Flag | None = Field(None, description="Sublet to other enterprises to run IDC or ISP services.")
-    provided_to_unlicensed: Flag | None = Field(None, description="Provided to parties without the corresponding permit.")
+    provided_to_unlicensed: Flag | None = Field(
+        None, description="Provided to parties without the corresponding permit.")
 
 
-class DataHolding(Strict):
-    category: DataCategory
+class DataHolding(ProfileModel):
+    """Data of one category the business holds: whose it is, where and how it is kept, how much, and what for."""
+
+    category: DataCategory = Field(description="The category of the data.")
     subjects: list[Term] = Field(
         default_factory=list, max_length=10,
         description="Whose data it is. Rules read: children, minors, employees, patients, customers, users.",
     )
-    storage: Storage | None = None
-    location: Country | None = None
+    storage: Storage | None = Field(None, description="How the data is kept: on the business's premises or on a cloud.")
+    location: Country | None = Field(None, description=(
+        "The country where the data is stored: CN, or another ISO 3166-1 alpha-2 code such as SG."))
     volume: Count | None = Field(None, description="Number of records or data subjects.")
     purpose: Term | None = Field(None, description="What the data is used for, e.g. epidemic_prevention, marketing.")
 
 
-class CrossBorder(Strict):
-    kind: CrossBorderKind
-    data_category: DataCategory | None = None
-    destination: Country | None = None
+class CrossBorder(ProfileModel):
+    """A connection or transfer across China's border: data sent abroad, an international dedicated line, a VPN."""
+
+    kind: CrossBorderKind = Field(description="What crosses the border.")
+    data_category: DataCategory | None = Field(
+        None, description="For a data transfer: the category of the data transferred.")
+    destination: Country | None = Field(
+        None, description="The country the data or the line goes to: an ISO 3166-1 alpha-2 code such as SG.")
     approved: Flag | None = Field(None, description="Approved by the telecommunications authority.")
     purpose: Term | None = Field(
-        None, description="What the line or transfer is for, e.g. internal_office, business_operations, telecom_operations."
+        None, description="What the line or transfer is for, e.g. internal_office, business_operations, "
+        "telecom_operations."
     )
 
 
-class Product(Strict):
-    kind: ProductKind
-    trade: Trade | None = None
-    on_control_list: Flag | None = Field(None, description="Listed on the import licence list or export control list.")
+class Product(ProfileModel):
+    """A product the business imports, exports, sells in China or procures."""
+
+    kind: ProductKind = Field(description="The kind of product.")
+    trade: Trade | None = Field(None, description=(
+        "How the business deals in it: import, export, domestic (sold in China) or procurement (a CII operator "
+        "buying it)."))
+    on_control_list: Flag | None = Field(
+        None, description="Listed on the import licence list or export control list.")
     concerns_public_interest: Flag | None = Field(
-        None, description="Concerns state security, the national economy, people's livelihoods or social public interests.")
+        None, description="Concerns state security, the national economy, people's livelihoods or social public "
+        "interests.")
 
 
 def _null_allowed(schema: dict[str, Any]) -> None:
@@ -376,15 +462,29 @@ def _null_allowed(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [inner, {"type": "null"}]
 
 
-class Profile(Strict):
-    as_of: Date | None = Field(None, description="The date the law is applied at (default: today).")
-    business: Business = Field(default_factory=Business)
-    licences: list[Licence] = Field(default_factory=list, json_schema_extra=_null_allowed)
-    services: list[Service] = Field(default_factory=list, json_schema_extra=_null_allowed)
-    network_resources: list[NetworkResource] = Field(default_factory=list, json_schema_extra=_null_allowed)
-    data: list[DataHolding] = Field(default_factory=list, json_schema_extra=_null_allowed)
-    cross_border: list[CrossBorder] = Field(default_factory=list, json_schema_extra=_null_allowed)
-    products: list[Product] = Field(default_factory=list, json_schema_extra=_null_allowed)
+class Profile(ProfileModel):
+    """The facts a caller states about one business (CONTRACT.md section 1), which POST /v1/assessments evaluates.
+    Every list may be empty, absent or null; a fact left out is unstated, which is not the same as false. An unknown
+    field or value is refused (422, naming the path and what is allowed), except in services[].attributes."""
+
+    as_of: Date | None = Field(None, description=(
+        "The date the law is applied at (default: today). Rules carry the dates they apply from and until; "
+        "deadlines are judged against it."))
+    business: Business = Field(default_factory=Business, description="Who the business is.")
+    licences: list[Licence] = Field(default_factory=list, json_schema_extra=_null_allowed, description=(
+        "The telecom and internet permits the business holds."))
+    services: list[Service] = Field(default_factory=list, json_schema_extra=_null_allowed, description=(
+        "The services the business offers, each with the regions it is offered in."))
+    network_resources: list[NetworkResource] = Field(
+        default_factory=list, json_schema_extra=_null_allowed,
+        description="The network resources the business uses or provides: IP addresses, bandwidth, infrastructure, "
+        "equipment.")
+    data: list[DataHolding] = Field(default_factory=list, json_schema_extra=_null_allowed, description=(
+        "The data the business holds, one item per category."))
+    cross_border: list[CrossBorder] = Field(default_factory=list, json_schema_extra=_null_allowed, description=(
+        "The business's connections and data transfers across China's border."))
+    products: list[Product] = Field(default_factory=list, json_schema_extra=_null_allowed, description=(
+        "The products the business imports, exports, sells in China or procures."))
 
     @field_validator("licences", "services", "network_resources", "data", "cross_border", "products", mode="before")
     @classmethod
@@ -413,7 +513,8 @@ class Profile(Strict):
             out.append(("business.registered_region", self.business.registered_region))
         for name in ("licences", "services"):
             for i, item in enumerate(getattr(self, name)):
-                out += [(f"{name}[{i}].regions[{j}]", code) for j, code in enumerate(item.regions) if not in_mainland(code)]
+                out += [(f"{name}[{i}].regions[{j}]", code) for j, code in enumerate(item.regions)
+                        if not in_mainland(code)]
         return out
 
 

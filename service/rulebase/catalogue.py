@@ -12,16 +12,21 @@ that date comes from: issued is not in force.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.profile import regions
 
+from .rule_file import KIND_ORDER
+
 PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 
 class Status(StrEnum):
+    """What the source documents call an instrument (its legal force says what it can bind)."""
+
     final = "final"
     draft = "draft"
     campaign = "campaign"
@@ -57,7 +62,7 @@ class LegalForce(StrEnum):
 
 BINDING_FORCES = frozenset({LegalForce.law, LegalForce.administrative_regulation, LegalForce.departmental_rule,
                             LegalForce.local_regulation, LegalForce.normative_document, LegalForce.mandatory_standard})
-_ALL_KINDS = frozenset({"obligation", "prohibition", "violation", "advisory", "notice"})
+_ALL_KINDS = frozenset(KIND_ORDER)
 #: Guidance, recommended standards, drafts and government programmes are heads-ups (advisory); enforcement
 #: actions and campaigns of the authorities are notices; a plan may also announce an opportunity (notice).
 KINDS_BY_FORCE: dict[LegalForce, frozenset[str]] = {
@@ -70,27 +75,35 @@ KINDS_BY_FORCE: dict[LegalForce, frozenset[str]] = {
 
 
 class Instrument(BaseModel):
+    """A legal instrument of the catalogue (rules/instruments.yaml): what every citation names."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
-    issuer: str
-    title: str
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                    description="The catalogue's identifier, the one every citation uses (shared/instruments.tsv).")
+    issuer: str = Field(description="The authority that issued it, as the sources name it.")
+    title: str = Field(description="Its title, in English as the sources give it.")
     issued: str | None = Field(None, pattern=PARTIAL_DATE, description=(
         "As precisely as established: the sources, or the official text recorded in in_force_source."))
-    document_number: str | None = None
-    status: Status = Field(description="What the sources call it: final, draft, campaign, plan, standard, report, referenced.")
+    document_number: str | None = Field(None, description="Its official document number, where the sources give one.")
+    status: Status = Field(
+        description="What the sources call it: final, draft, campaign, plan, standard, report, referenced.")
     legal_force: LegalForce = Field(description="Its place in the Chinese legal order: what it can bind.")
     in_force_from: dt.date | None = Field(None, description=(
         "The day it took effect (for a standard: was implemented). Null for a draft, and where it is not established."))
-    in_force_until: dt.date | None = Field(None, description="The last day it applied (a campaign that ended, a repeal).")
+    in_force_until: dt.date | None = Field(
+        None, description="The last day it applied (a campaign that ended, a repeal).")
     in_force_source: str | None = Field(None, max_length=1000, description=(
         "Where in_force_from (and in_force_until) come from: the source document, or the official text or legal "
         "database consulted; or, when the date is not established, why."))
-    jurisdiction: str = "CN"
+    jurisdiction: str = Field("CN", description=(
+        "Where it applies: CN for the whole country, or a region's code (CN-SH, CN-GD-SZ) for a local instrument."))
     seeds: list[str] = Field(min_length=1, description="Source documents (rules/sources/) that mention it.")
     binds: str = Field(description="Whom the sources say it places duties on.")
-    business_duty: bool = Field(description="Whether it places a duty, prohibition, condition or procedure on a business.")
-    no_duty_reason: str | None = Field(None, description="Why it carries no business duty (when business_duty is false).")
+    business_duty: bool = Field(
+        description="Whether it places a duty, prohibition, condition or procedure on a business.")
+    no_duty_reason: str | None = Field(
+        None, description="Why it carries no business duty (when business_duty is false).")
     final_version: str | None = Field(None, description="For a draft: the final instrument the sources name.")
     superseded_by: str | None = Field(None, description="The instrument that replaced this one.")
 
@@ -111,7 +124,7 @@ class Instrument(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _reason(self) -> "Instrument":
+    def _reason(self) -> Instrument:
         if not self.business_duty and not self.no_duty_reason:
             raise ValueError("an instrument without a business duty needs no_duty_reason")
         if self.final_version and self.status != Status.draft:
@@ -123,8 +136,10 @@ class Instrument(BaseModel):
         if self.in_force_from and self.in_force_until and self.in_force_until < self.in_force_from:
             raise ValueError("in_force_until is before in_force_from")
         if (self.in_force_from or self.in_force_until) and not self.in_force_source:
-            raise ValueError("say where the dates come from (in_force_source): the sources, or the official text consulted")
-        if self.legal_force.is_binding and self.business_duty and self.in_force_from is None and not self.in_force_source:
+            raise ValueError("say where the dates come from (in_force_source): the sources, or the official text "
+                             "consulted")
+        undated = self.in_force_from is None and not self.in_force_source
+        if self.legal_force.is_binding and self.business_duty and undated:
             raise ValueError("a binding instrument needs in_force_from, or in_force_source saying why the date of "
                              "entry into force is not established")
         return self
@@ -162,7 +177,7 @@ class Catalogue:
     def get(self, instrument_id: str) -> Instrument | None:
         return self.instruments.get(instrument_id)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Instrument]:
         return iter(self.instruments.values())
 
     def __len__(self) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +140,8 @@ class _Parser:
                     options.extend(self.expand(option_items, f"{here}.any[{j}]"))
                 alternatives = [a + o for a in alternatives for o in options]
                 if len(alternatives) > MAX_VARIANTS:
-                    self.error(f"{here}.any", f"the conditions expand into more than {MAX_VARIANTS} alternatives; split the rule")
+                    self.error(f"{here}.any",
+                               f"the conditions expand into more than {MAX_VARIANTS} alternatives; split the rule")
                     return [[]]
             else:
                 for alt in alternatives:
@@ -155,7 +157,8 @@ class _Parser:
             negated = key == "absent"
             if negated:
                 if not isinstance(body, dict) or len(body) != 1:
-                    self.error(f"{where}.absent", "absent takes exactly one fact pattern, e.g. absent: {licence: {type: CDN}}")
+                    self.error(f"{where}.absent",
+                               "absent takes exactly one fact pattern, e.g. absent: {licence: {type: CDN}}")
                     continue
                 (key, body), = body.items()
                 where = f"{where}.absent"
@@ -187,12 +190,13 @@ class _Parser:
         for name, value in self.flatten(body, fields, where):
             spec = fields.get(name)
             if spec is None:
-                self.error(f"{where}.{name}", f"{fact} has no field {name!r}: expected one of {', '.join(sorted(fields))}")
+                self.error(f"{where}.{name}",
+                           f"{fact} has no field {name!r}: expected one of {', '.join(sorted(fields))}")
                 continue
             tests.extend(self.tests(name, spec, value, f"{where}.{name}", negated, variant, index))
         return Pattern(fact=fact, tests=tuple(tests), negated=negated, where=where)
 
-    def flatten(self, body: dict[str, Any], fields: dict[str, FieldSpec], where: str):
+    def flatten(self, body: dict[str, Any], fields: dict[str, FieldSpec], where: str) -> Iterator[tuple[str, Any]]:
         """`attributes: {users: ...}` names the field `attributes.users`."""
         for name, value in body.items():
             name = str(name)
@@ -207,7 +211,7 @@ class _Parser:
     def tests(self, name: str, spec: FieldSpec, value: Any, where: str, negated: bool,
               variant: Variant, index: int) -> list[Test]:
         if isinstance(value, dict):
-            out = []
+            out: list[Test] = []
             for op, operand in value.items():
                 if op == "as":
                     test = self.bind_as(name, spec, operand, f"{where}.as", negated, variant, index)
@@ -215,7 +219,8 @@ class _Parser:
                         out.append(test)
                     continue
                 if op not in OPERATORS:
-                    self.error(f"{where}.{op}", f"unknown operator {op!r}: expected one of {', '.join(sorted(OPERATORS | {'as'}))}")
+                    expected = ", ".join(sorted(OPERATORS | {"as"}))
+                    self.error(f"{where}.{op}", f"unknown operator {op!r}: expected one of {expected}")
                     continue
                 test = self.operator(name, spec, str(op), operand, f"{where}.{op}", variant)
                 if test:
@@ -446,7 +451,8 @@ def parse_when(when: list[Any], vocab: Vocabulary, where: str = "when") -> tuple
     return (variants if not parser.errors else []), parser.errors
 
 
-def derived_values(derive: dict[str, Any], variant: Variant, where: str) -> tuple[dict[str, FieldSpec], list[ConditionError]]:
+def derived_values(derive: dict[str, Any], variant: Variant,
+                   where: str) -> tuple[dict[str, FieldSpec], list[ConditionError]]:
     """Check a derive section against a variant's variables; return the derived fact's field kinds."""
     errors: list[ConditionError] = []
     fields: dict[str, FieldSpec] = {}
@@ -468,7 +474,8 @@ def derived_values(derive: dict[str, Any], variant: Variant, where: str) -> tupl
         elif isinstance(value, str) and TERM.match(value):
             fields[name] = FieldSpec("term")
         else:
-            errors.append(ConditionError(here, f"a derived field takes a $variable, true/false, a number, a region or an identifier, got {value!r}"))
+            errors.append(ConditionError(here, "a derived field takes a $variable, true/false, a number, a region or "
+                                               f"an identifier, got {value!r}"))
     return fields, errors
 
 

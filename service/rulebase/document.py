@@ -4,19 +4,20 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .ruleset import RuleSet
+from .rule_file import KIND_ORDER
+from .ruleset import RuleSet, RuleSpec
 
-KINDS = ["violation", "prohibition", "obligation", "advisory", "notice"]
+KINDS = list(KIND_ORDER)
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rulebase.md"
 
 
 def render(ruleset: RuleSet) -> str:
-    by_instrument: dict[str, list] = {}
+    by_instrument: dict[str, list[RuleSpec]] = {}
     for spec in ruleset.rules:
         for iid in dict.fromkeys(c.instrument_id for c in spec.rule.citations):
             by_instrument.setdefault(iid, []).append(spec)
     reporting = [s for s in ruleset.rules if s.rule.kind]
-    kinds = Counter(s.rule.kind.value for s in reporting)
+    kinds = _kinds(reporting)
     lines = [
         "# The rule base",
         "",
@@ -48,11 +49,11 @@ def render(ruleset: RuleSet) -> str:
         "| --- | --- | " + " | ".join("---:" for _ in KINDS) + " |",
     ]
     for inst in ruleset.catalogue:
-        specs = [s for s in by_instrument.get(inst.id, []) if s.rule.kind]
-        if not specs:
+        count = _kinds(by_instrument.get(inst.id, []))
+        if not count:
             continue
-        count = Counter(s.rule.kind.value for s in specs)
-        lines.append(f"| `{inst.id}` | {inst.legal_force.value} | " + " | ".join(str(count[k] or "") for k in KINDS) + " |")
+        lines.append(f"| `{inst.id}` | {inst.legal_force.value} | "
+                     + " | ".join(str(count[k] or "") for k in KINDS) + " |")
     lines += ["", "## Instruments and their rules", ""]
     for inst in ruleset.catalogue:
         specs = by_instrument.get(inst.id, [])
@@ -85,8 +86,8 @@ def render(ruleset: RuleSet) -> str:
             lines.append(f"- `{s.id}` ({kind}{'; ' + ', '.join(when) if when else ''}): {s.rule.title}")
             if s.rule.explanation:
                 lines.append(f"  <br>explained as: {s.rule.explanation}")
-            if s.rule.interpretation:
-                i = s.rule.interpretation
+            if s.interpretation:
+                i = s.interpretation
                 lines.append(f"  <br>**interpretation**: {i.reading} *Alternative*: {i.alternative} *Why*: {i.why}")
         if not specs:
             lines.append("- no rule yet")
@@ -97,3 +98,8 @@ def render(ruleset: RuleSet) -> str:
         if not inst.business_duty:
             lines.append(f"- `{inst.id}` ({inst.title}): {inst.no_duty_reason}")
     return "\n".join(lines) + "\n"
+
+
+def _kinds(specs: list[RuleSpec]) -> Counter[str]:
+    """How many of the rules report each kind (rules that only derive facts are not counted)."""
+    return Counter(s.rule.kind.value for s in specs if s.rule.kind)

@@ -29,6 +29,7 @@ Nothing in a template is evaluated: placeholders name values, and our code write
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,9 +81,9 @@ def parse(text: str) -> tuple[Template | None, list[str]]:
         elif token in ("{", "}"):
             errors.append(f"unmatched {token!r} at character {m.start() + 1}: write {token * 2} for a literal brace")
         else:
-            placeholder, error = _placeholder(token, m.group(1).strip())
-            if error:
-                errors.append(error)
+            placeholder = _placeholder(token, m.group(1).strip())
+            if isinstance(placeholder, str):
+                errors.append(placeholder)
             else:
                 parts.append(placeholder)
     if pos < len(text):
@@ -98,32 +99,32 @@ def parse(text: str) -> tuple[Template | None, list[str]]:
     return Template(text, tuple(merged), tuple(p for p in merged if isinstance(p, Placeholder))), []
 
 
-def _placeholder(token: str, inner: str) -> tuple[Placeholder | None, str | None]:
+def _placeholder(token: str, inner: str) -> Placeholder | str:
+    """A placeholder, or what is wrong with it."""
     body, _, filters = inner.partition("|")
     body = body.strip()
     conjunction, code = "and", False
     for f in (x.strip() for x in filters.split("|")) if filters else ():
         if f not in FILTERS:
-            return None, f"{token}: unknown filter {f!r} (expected {', '.join(FILTERS)})"
+            return f"{token}: unknown filter {f!r} (expected {', '.join(FILTERS)})"
         if f == "code":
             code = True
         else:
             conjunction = f
     if not body:
-        return None, f"{token}: an empty placeholder (write {{{{ for a literal brace)"
+        return f"{token}: an empty placeholder (write {{{{ for a literal brace)"
     if body.startswith("$"):
         if body == AS_OF:
-            return None, f"{token}: write {{as_of}} for the assessment's date"
+            return f"{token}: write {{as_of}} for the assessment's date"
         if not VAR_PATTERN.match(body):
-            return None, f"{token}: {body!r} is not a variable name ($ and a lower-case identifier)"
-        return Placeholder(token, "var", body, conjunction=conjunction, code=code), None
+            return f"{token}: {body!r} is not a variable name ($ and a lower-case identifier)"
+        return Placeholder(token, "var", body, conjunction=conjunction, code=code)
     if body in DATES:
-        return Placeholder(token, "date", body, conjunction=conjunction, code=code), None
+        return Placeholder(token, "date", body, conjunction=conjunction, code=code)
     m = _FIELD.match(body)
     if not m:
-        return None, (f"{token}: expected a variable ($r), a fact and field (service.type) or one of "
-                      f"{', '.join(DATES)}")
-    return Placeholder(token, "field", m.group(1), m.group(2), conjunction, code), None
+        return f"{token}: expected a variable ($r), a fact and field (service.type) or one of {', '.join(DATES)}"
+    return Placeholder(token, "field", m.group(1), m.group(2), conjunction, code)
 
 
 def first_pattern(variant: Variant, fact: str) -> tuple[int, Pattern] | None:
@@ -140,7 +141,7 @@ def first_pattern(variant: Variant, fact: str) -> tuple[int, Pattern] | None:
 
 
 def check(template: Template, variants: list[Variant], fields: dict[str, dict[str, FieldSpec]],
-          derived: set[str], dates: dict[str, object]) -> list[str]:
+          derived: set[str], dates: Mapping[str, object]) -> list[str]:
     """What is wrong with a template for a rule with these variants (empty: nothing)."""
     errors: list[str] = []
     for p in template.placeholders:

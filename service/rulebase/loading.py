@@ -19,9 +19,9 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -38,9 +38,11 @@ MAX_PATH_CHARS = 255
 MAX_INFLATED_TAR = MAX_TOTAL_BYTES + MAX_FILES * 2048
 RULE_SUFFIXES = (".yaml", ".yml")
 ALLOWED_SUFFIXES = RULE_SUFFIXES + (".txt", ".md")
-ARCHIVE_HELP = "expected a zip or tar.gz archive (application/zip, application/gzip) or JSON {\"files\": {\"path\": \"text\"}}"
+ARCHIVE_HELP = ("expected a zip or tar.gz archive (application/zip, application/gzip) or JSON "
+                "{\"files\": {\"path\": \"text\"}}")
 #: what a damaged zip raises while it is read (a bad CRC, a broken deflate stream, an unsupported method, ...)
-_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError,
+            ValueError)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class _Budget:
         if self.files > MAX_FILES:
             raise PayloadTooLarge(f"a rule set holds at most {MAX_FILES} files")
         if self.bytes > MAX_TOTAL_BYTES:
-            raise PayloadTooLarge(f"a rule set holds at most {MAX_TOTAL_BYTES // (1024 * 1024)} MiB (reached at {path})")
+            raise PayloadTooLarge(
+                f"a rule set holds at most {MAX_TOTAL_BYTES // (1024 * 1024)} MiB (reached at {path})")
 
 
 def _shown(name: str) -> str:
@@ -113,7 +116,8 @@ def _accept(raw: list[tuple[str, bytes | str]]) -> RuleFiles:
             continue
         seen.add(path)
         if not path.endswith(ALLOWED_SUFFIXES):
-            errors.append(ErrorItem(path="", file=path, message=f"unexpected file type: expected {', '.join(ALLOWED_SUFFIXES)}"))
+            errors.append(ErrorItem(path="", file=path,
+                                    message=f"unexpected file type: expected {', '.join(ALLOWED_SUFFIXES)}"))
             continue
         text = data if isinstance(data, str) else _decode(path, data, errors)
         if text is not None:
@@ -133,7 +137,8 @@ def from_directory(root: Path) -> RuleFiles:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_symlink():
-            raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=rel, message="is a link")])
+            raise InvalidRuleSet("links are not allowed in a rule set",
+                                 [ErrorItem(path="", file=rel, message="is a link")])
         if not path.is_file() or any(part.startswith(".") for part in Path(rel).parts):
             continue
         budget.take(rel, path.stat().st_size)
@@ -151,13 +156,15 @@ def from_mapping(mapping: Any) -> RuleFiles:
     errors: list[ErrorItem] = []
     for name, content in mapping["files"].items():
         if not isinstance(content, str):
-            raise InvalidRuleSet("file contents must be text", [ErrorItem(path=f"files.{_shown(name)}", message="must be a string")])
+            raise InvalidRuleSet("file contents must be text",
+                                 [ErrorItem(path=f"files.{_shown(name)}", message="must be a string")])
         try:  # JSON can carry lone surrogates ("\ud800"): not text, and not storable
             name.encode("utf-8")
             size = len(content.encode("utf-8"))
         except UnicodeEncodeError as exc:
-            errors.append(ErrorItem(path="", file=_shown(name.encode("utf-8", "backslashreplace").decode()),
-                                    message=f"is not valid Unicode text: a lone surrogate {exc.object[exc.start]!r} at {exc.start}"))
+            shown = _shown(name.encode("utf-8", "backslashreplace").decode())
+            errors.append(ErrorItem(path="", file=shown, message=(
+                f"is not valid Unicode text: a lone surrogate {exc.object[exc.start]!r} at {exc.start}")))
             continue
         budget.take(name, size)
         raw.append((name, content))
@@ -178,7 +185,8 @@ def from_archive(data: bytes) -> RuleFiles:
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
     except tarfile.TarError:
-        raise InvalidRuleSet("the upload is not a zip or tar.gz archive", [ErrorItem(path="", message=ARCHIVE_HELP)]) from None
+        raise InvalidRuleSet("the upload is not a zip or tar.gz archive",
+                             [ErrorItem(path="", message=ARCHIVE_HELP)]) from None
     budget = _Budget()
     raw: list[tuple[str, bytes | str]] = []
     with archive:
@@ -187,9 +195,11 @@ def from_archive(data: bytes) -> RuleFiles:
                 if info.isdir():
                     continue
                 if info.issym() or info.islnk():
-                    raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=_shown(info.name), message="is a link")])
+                    raise InvalidRuleSet("links are not allowed in a rule set",
+                                         [ErrorItem(path="", file=_shown(info.name), message="is a link")])
                 if not info.isfile():
-                    raise InvalidRuleSet("only regular files are allowed", [ErrorItem(path="", file=_shown(info.name), message="is not a regular file")])
+                    raise InvalidRuleSet("only regular files are allowed",
+                                         [ErrorItem(path="", file=_shown(info.name), message="is not a regular file")])
                 budget.take(_shown(info.name), info.size)
                 member = archive.extractfile(info)
                 content = member.read(info.size) if member else b""  # the size the budget took; read(n) sets n aside
@@ -211,12 +221,14 @@ def _from_zip(data: bytes) -> RuleFiles:
                 continue
             mode = (info.external_attr >> 16) & 0o170000
             if mode == 0o120000:
-                raise InvalidRuleSet("links are not allowed in a rule set", [ErrorItem(path="", file=_shown(info.filename), message="is a link")])
+                raise InvalidRuleSet("links are not allowed in a rule set",
+                                     [ErrorItem(path="", file=_shown(info.filename), message="is a link")])
             budget.take(_shown(info.filename), info.file_size)
             with archive.open(info) as member:  # reads no more than the size its header declares (and the budget took)
                 content = member.read(info.file_size)
             if len(content) != info.file_size:
-                raise InvalidRuleSet("the archive is inconsistent", [ErrorItem(path="", file=_shown(info.filename), message="size does not match its header")])
+                raise InvalidRuleSet("the archive is inconsistent", [ErrorItem(
+                    path="", file=_shown(info.filename), message="size does not match its header")])
             raw.append((_strip_root(info.filename), content))
     return _accept(raw)
 
@@ -235,7 +247,8 @@ def _inflate(data: bytes) -> bytes:
                                           f"a rule set holds at most {MAX_TOTAL_BYTES // (1024 * 1024)} MiB of files")
                 chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InvalidRuleSet("the archive is damaged", [ErrorItem(path="", message=f"gzip: {str(exc)[:200]}")]) from None
+        raise InvalidRuleSet("the archive is damaged",
+                             [ErrorItem(path="", message=f"gzip: {str(exc)[:200]}")]) from None
     return b"".join(chunks)
 
 
@@ -257,15 +270,37 @@ class YamlBudget:
         self.left = limit
 
 
-def _refuse(message: str, event: yaml.Event) -> None:
-    raise yaml.constructor.ConstructorError(None, None, message, event.start_mark)
+class _Refused(yaml.YAMLError):
+    """What the event check refuses in a rule file, at the line the offending event starts on."""
+
+    def __init__(self, problem: str, line: int) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+
+
+@dataclass
+class _Mapping:
+    """An open mapping of the event stream: the keys seen (-> their line) and whether a key comes next."""
+
+    keys: dict[str, int] = field(default_factory=dict)
+    key_next: bool = True
+
+
+def _line(event: yaml.Event) -> int:
+    """The line an event starts on, counting from 1 (the parser marks every event)."""
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
+
+
+def _refuse(message: str, event: yaml.Event) -> NoReturn:
+    raise _Refused(message, _line(event))
 
 
 def _check_events(path: str, text: str, budget: YamlBudget) -> None:
     """Refuse, from the event stream and before anything is built: tags, anchors and aliases (no alias bombs),
     deep nesting, duplicate keys in a mapping (the loader keeps the last silently), and more values than
     the rule set's budget (counted before the loader builds them)."""
-    frames: list[dict[str, Any] | None] = []  # per open collection: a mapping's keys (-> line) and what comes next
+    frames: list[_Mapping | None] = []  # per open collection: the mapping, or None for a list
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             _refuse("anchors and aliases are not allowed in rule files", event)
@@ -275,18 +310,18 @@ def _check_events(path: str, text: str, budget: YamlBudget) -> None:
                 _refuse(f"tags are not allowed in rule files (found {shown!r}): write plain YAML values", event)
             budget.left -= 1
             if budget.left < 0:
-                raise PayloadTooLarge(f"a rule set holds at most {budget.limit:,} YAML values (scalars, lists and maps): "
-                                      f"{path} goes past it at line {event.start_mark.line + 1}")
+                raise PayloadTooLarge(f"a rule set holds at most {budget.limit:,} YAML values (scalars, lists and "
+                                      f"maps): {path} goes past it at line {_line(event)}")
             mapping = frames[-1] if frames else None
             if mapping is not None:
-                if mapping["key_next"] and isinstance(event, yaml.ScalarEvent):
-                    first = mapping["keys"].get(event.value)
+                if mapping.key_next and isinstance(event, yaml.ScalarEvent):
+                    first = mapping.keys.get(event.value)
                     if first is not None:
                         _refuse(f"duplicate key {event.value[:80]!r} (first on line {first}): each key once", event)
-                    mapping["keys"][event.value] = event.start_mark.line + 1
-                mapping["key_next"] = not mapping["key_next"]
+                    mapping.keys[event.value] = _line(event)
+                mapping.key_next = not mapping.key_next
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            frames.append({"keys": {}, "key_next": True} if isinstance(event, yaml.MappingStartEvent) else None)
+            frames.append(_Mapping() if isinstance(event, yaml.MappingStartEvent) else None)
             if len(frames) > MAX_DEPTH:
                 _refuse(f"nesting deeper than {MAX_DEPTH} levels", event)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -299,13 +334,18 @@ def parse_yaml(path: str, text: str, budget: YamlBudget | None = None) -> tuple[
     try:
         _check_events(path, text, budget or YamlBudget())
         return yaml.load(text, Loader=_Loader), None
+    except _Refused as exc:
+        return None, _yaml_error(path, exc.line, exc.problem)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, ErrorItem(path=where, file=path, message=f"YAML: {problem}"[:300])
+        return None, _yaml_error(path, mark.line + 1 if mark else 0, getattr(exc, "problem", None) or str(exc))
     except RecursionError:
-        return None, ErrorItem(path="", file=path, message=f"YAML: nesting deeper than {MAX_DEPTH} levels")
+        return None, _yaml_error(path, 0, f"nesting deeper than {MAX_DEPTH} levels")
+
+
+def _yaml_error(path: str, line: int, problem: str) -> ErrorItem:
+    """A YAML problem in a file, at a line (0: none known)."""
+    return ErrorItem(path=f"line {line}" if line else "", file=path, message=f"YAML: {problem}"[:300])
 
 
 def to_json(files: RuleFiles) -> str:

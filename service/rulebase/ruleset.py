@@ -19,11 +19,11 @@ from service.profile import regions
 from service.profile.facts import FACT_TYPES, RESERVED, FieldSpec
 from service.profile.model import Profile
 
-from .catalogue import Catalogue, Instrument
 from . import explanations
-from .conditions import Variant, Vocabulary, kind_family, derived_values, parse_when, referenced_facts
+from .catalogue import Catalogue, Instrument
+from .conditions import Variant, Vocabulary, derived_values, kind_family, parse_when, referenced_facts
 from .loading import RULE_SUFFIXES, RuleFiles, YamlBudget, parse_yaml
-from .model import Rule, RuleFile
+from .rule_file import Rule, RuleFile, RuleInterpretation
 from .sources import Sources
 
 CATALOGUE_FILE = "instruments.yaml"
@@ -61,6 +61,13 @@ class RuleSpec:
         return catalogue.get(self.rule.citations[0].instrument_id) if self.rule.citations else None
 
     @property
+    def interpretation(self) -> RuleInterpretation | None:
+        """The reading the rule takes: one the file names (`interpretation: <name>`) is resolved when the rule set
+        is built."""
+        reading = self.rule.interpretation
+        return reading if isinstance(reading, RuleInterpretation) else None
+
+    @property
     def phase(self) -> int:
         """The evaluation phase gating this rule: rules with `absent` wait until what they negate is complete."""
         return self.stratum if self.has_absent else 0
@@ -90,6 +97,13 @@ class RuleSet:
     def rule(self, rule_id: str) -> RuleSpec | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
+    def spec(self, rule_id: str) -> RuleSpec:
+        """A rule this rule set is known to hold: the id came from its own matches or findings."""
+        found = self.rule(rule_id)
+        if found is None:
+            raise KeyError(rule_id)
+        return found
+
     @property
     def max_phase(self) -> int:
         return max((r.phase for r in self.rules), default=0)
@@ -117,12 +131,13 @@ def _rule_file_errors(exc: ValidationError, data: Any, file: str, out: _Collecto
     rules = data.get("rules") if isinstance(data, dict) else None
     raws = exc.errors(include_url=False, include_input=False)[:max(out.room, 0)]
     out.count += exc.error_count() - len(raws)
-    for item, raw in zip(from_pydantic(raws, RuleFile), raws):
+    for item, raw in zip(from_pydantic(raws, RuleFile), raws, strict=True):
         loc = raw.get("loc", ())
         rule_id = None
         path = item.path
-        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(rules, list) and loc[1] < len(rules):
-            candidate = rules[loc[1]]
+        index = loc[1] if len(loc) >= 2 and loc[0] == "rules" else None
+        if isinstance(index, int) and isinstance(rules, list) and index < len(rules):
+            candidate = rules[index]
             if isinstance(candidate, dict) and isinstance(candidate.get("id"), str):
                 rule_id = candidate["id"]
             path = item.path.split("]", 1)[1].lstrip(".") if "]" in item.path else item.path
@@ -218,7 +233,8 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
     for spec in specs:
         for name in spec.rule.derive:
             if name in FACT_TYPES or name in RESERVED or name in ("absent", "any"):
-                out.add(spec.file, spec.id, f"derive.{name}", f"{name!r} is a reserved fact type; derived facts need their own name")
+                out.add(spec.file, spec.id, f"derive.{name}",
+                        f"{name!r} is a reserved fact type; derived facts need their own name")
                 continue
             producers.setdefault(name, []).append(spec)
         positive, negative = referenced_facts(spec.rule.when)
@@ -251,20 +267,21 @@ def build_ruleset(files: RuleFiles) -> RuleSet:
         spec.rule = _with_instrument_dates(spec, catalogue, out)
         rule = spec.rule
         variants, errs = parse_when(list(rule.when), vocab)
-        for e in errs:
-            out.add(spec.file, spec.id, e.where, e.message)
+        for error in errs:
+            out.add(spec.file, spec.id, error.where, error.message)
         spec.variants = variants
         for name, fields in rule.derive.items():
             for variant in variants:
                 kinds, derrs = derived_values(fields, variant, f"derive.{name}")
-                for e in derrs:
-                    out.add(spec.file, spec.id, e.where, e.message)
+                for error in derrs:
+                    out.add(spec.file, spec.id, error.where, error.message)
                 spec.derived_fields[name] = kinds
             expected = set(derived.get(name, {}))
             if set(fields) != expected:
                 others = ", ".join(s.id for s in producers.get(name, []) if s is not spec)
                 out.add(spec.file, spec.id, f"derive.{name}",
-                        f"every rule deriving {name!r} must set the same fields ({', '.join(sorted(expected))}); see {others}")
+                        f"every rule deriving {name!r} must set the same fields ({', '.join(sorted(expected))}); "
+                        f"see {others}")
             for fname, fspec in spec.derived_fields.get(name, {}).items():
                 want = derived.get(name, {}).get(fname)
                 if want and kind_family(fspec) != kind_family(want) and "unknown" not in (fspec.kind, want.kind):
@@ -335,7 +352,8 @@ def _with_instrument_dates(spec: RuleSpec, catalogue: Catalogue, out: _Collector
         return rule
     dated = rule.model_copy(update=update)
     if dated.applies_from and dated.applies_until and dated.applies_until < dated.applies_from:
-        out.add(spec.file, spec.id, "applies_until", f"{dated.applies_until} is before the rule starts ({dated.applies_from})")
+        out.add(spec.file, spec.id, "applies_until",
+                f"{dated.applies_until} is before the rule starts ({dated.applies_from})")
     return dated
 
 
@@ -363,16 +381,20 @@ def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Co
         where = f"citations[{i}]"
         inst = catalogue.get(citation.instrument_id)
         if inst is None:
-            out.add(spec.file, spec.id, f"{where}.instrument_id", f"{citation.instrument_id!r} is not an instrument of the catalogue")
+            out.add(spec.file, spec.id, f"{where}.instrument_id",
+                    f"{citation.instrument_id!r} is not an instrument of the catalogue")
             continue
         cited.append(inst)
         if citation.document not in sources:
-            out.add(spec.file, spec.id, f"{where}.document", f"{citation.document!r} is not a source document (expected one of {', '.join(sources.names())})")
+            out.add(spec.file, spec.id, f"{where}.document", f"{citation.document!r} is not a source document "
+                    f"(expected one of {', '.join(sources.names())})")
             continue
         if citation.document not in inst.seeds:
-            out.add(spec.file, spec.id, f"{where}.document", f"{inst.id} is not mentioned in {citation.document} (its sources: {', '.join(inst.seeds)})")
+            out.add(spec.file, spec.id, f"{where}.document",
+                    f"{inst.id} is not mentioned in {citation.document} (its sources: {', '.join(inst.seeds)})")
         if not sources.quotes(citation.document, citation.quote):
-            out.add(spec.file, spec.id, f"{where}.quote", f"the quote does not stand word for word in {citation.document}: {citation.quote[:60]!r}")
+            out.add(spec.file, spec.id, f"{where}.quote",
+                    f"the quote does not stand word for word in {citation.document}: {citation.quote[:60]!r}")
     if not cited or rule.kind is None:
         return
     primary = spec.instrument(catalogue)
@@ -384,11 +406,13 @@ def _check_rule(spec: RuleSpec, catalogue: Catalogue, sources: Sources, out: _Co
                 f"rests on {primary.id}, {article} {force} (its first citation): it may report {allowed}, "
                 f"not {rule.kind.value}"
                 + (": a draft is never binding" if primary.legal_force.value == "draft" else ""))
-    if rule.kind in BINDING_KINDS and primary is not None and primary.legal_force.is_binding and not primary.business_duty:
+    dutiless = primary is not None and primary.legal_force.is_binding and not primary.business_duty
+    if rule.kind in BINDING_KINDS and dutiless:
         out.add(spec.file, spec.id, "citations",
                 "a binding rule must rest on (cite first) an instrument that places a duty on a business")
     regional = [i.jurisdiction for i in cited if i.jurisdiction != regions.COUNTRY]
-    if regional and len(regional) == len(cited) and not any(j in regions.ancestors(rule.jurisdiction) for j in regional):
+    within = any(j in regions.ancestors(rule.jurisdiction) for j in regional)
+    if regional and len(regional) == len(cited) and not within:
         out.add(spec.file, spec.id, "jurisdiction",
                 f"the cited instrument applies in {', '.join(sorted(set(regional)))}; set jurisdiction to that region")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from .db import Database
-from .rulesets import storable
+from .ruleset_versions import storable
 from .tables import AuditEvent, actor_name
 
 
@@ -24,7 +24,7 @@ def log(db: Database, *, actor: str, action: str, outcome: str, from_version: st
 
 def events(db: Database, limit: int = 100, before_id: int | None = None) -> list[AuditEvent]:
     with db.session() as session:
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
         if before_id is not None:
-            query = query.where(AuditEvent.id < before_id)
+            query = query.where(col(AuditEvent.id) < before_id)
         return list(session.exec(query))

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,8 +28,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):  # pragma: no cover - exercised by every SQLite test
+        @event.listens_for(engine, "connect")  # pragma: no cover - exercised by every SQLite test
+        def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # several worker processes read while one writes
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -38,14 +40,17 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
     @event.listens_for(engine, "connect")
-    def _utc(dbapi_connection, _record):
+    def _utc(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # The tables hold UTC times in `timestamp without time zone` columns (as SQLite holds them).
         # PostgreSQL converts an aware datetime to the *session* time zone when it stores one there,
         # so a server or role whose TimeZone is, say, Asia/Shanghai would shift every time by 8 hours.
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True  # a SET inside a transaction would be undone by its rollback
-        with dbapi_connection.cursor() as cursor:
+        cursor = dbapi_connection.cursor()
+        try:
             cursor.execute("SET TIME ZONE 'UTC'")
+        finally:
+            cursor.close()
         dbapi_connection.autocommit = autocommit
 
     return engine
@@ -104,7 +109,7 @@ def revisions(url: str) -> tuple[str | None, str | None]:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
 

@@ -1,7 +1,7 @@
 """The decision log, read side: an assessment exactly as it was returned (writes go through journal.py)."""
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.answers import render
 
@@ -30,9 +30,20 @@ def latest(db: Database, limit: int) -> list[tuple[AssessmentRecord, str]]:
     with db.session() as session:
         rows = list(session.exec(
             select(AssessmentRecord).where(AssessmentRecord.kind == "assessment")
-            .order_by(AssessmentRecord.created_at.desc(), AssessmentRecord.id.desc()).limit(limit)
+            .order_by(col(AssessmentRecord.created_at).desc(), col(AssessmentRecord.id).desc()).limit(limit)
         ))
-        shas = {r.body_sha for r in rows if r.response is None}
-        bodies = {b.sha: b.template for b in session.exec(select(AssessmentBody).where(AssessmentBody.sha.in_(shas)))} \
-            if shas else {}
-    return [(r, r.response if r.response is not None else render(bodies[r.body_sha], r.id)) for r in rows]
+        shas = {r.body_sha for r in rows if r.response is None and r.body_sha is not None}
+        bodies: dict[str, str] = {}
+        if shas:
+            query = select(AssessmentBody).where(col(AssessmentBody.sha).in_(shas))
+            bodies = {b.sha: b.template for b in session.exec(query)}
+    return [(r, _answer(r, bodies)) for r in rows]
+
+
+def _answer(row: AssessmentRecord, bodies: dict[str, str]) -> str:
+    """The JSON text returned for `row`, its answer body among `bodies` (by sha) unless the row holds it whole."""
+    if row.response is not None:
+        return row.response
+    if row.body_sha is None or row.body_sha not in bodies:  # pragma: no cover - the journal writes it with the row
+        raise LookupError(f"answer body {row.body_sha} of assessment {row.id} is missing")
+    return render(bodies[row.body_sha], row.id)

@@ -4,9 +4,10 @@ An assessment is answered 2xx only once its record is *durably queued*: appended
 file and fsync'ed. The event loop appends the records itself, once per turn of the loop for all the records
 that turn produced (one write system call). The fsync and the copying into the database are done by the
 journal keeper (journal_keeper.py), a process of its own that says when lines are durable and when they are
-in the database; the event loop reads its answers like any other socket. No thread of this process works for
-the decision log: a thread here would have to win the GIL back from the busy event loop (up to
-sys.getswitchinterval(), 5 ms, each time), and every answer would wait for it.
+in the database; the event loop reads its answers like any other socket (the files, their lines and the
+messages both sides exchange are in journal_protocol.py). No thread of this process works for the decision
+log: a thread here would have to win the GIL back from the busy event loop (up to sys.getswitchinterval(),
+5 ms, each time), and every answer would wait for it.
 
 A record names its answer by the SHA-256 of the answer's template (service/answers.py); the template itself
 is written once per journal segment and stored once in the database, however many assessments share it.
@@ -27,22 +28,21 @@ import logging
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import orjson
+from typing import IO, TypeVarTuple
 
 from service.answers import render
 from service.errors import Unavailable
 
+from . import journal_protocol as protocol
 from .db import Database
-from .journal_keeper import DATABASE_URL_VARIABLE
+from .journal_protocol import Record
 from .tables import utcnow
 
 log = logging.getLogger("service.journal")
@@ -67,14 +67,14 @@ class Segment:
 class _Write:
     """One append: its records' futures wait until the keeper says its last line is durable."""
     last: int
-    futures: list[Any]
+    futures: list[asyncio.Future[None]]
     ids: list[str]
 
 
-def _complete(futures: list[Any], error: BaseException | None = None) -> None:
+def _complete(futures: Iterable[asyncio.Future[None]], error: BaseException | None = None) -> None:
     """Complete futures of any event loop: directly on this thread's loop, by a call-soon on another's."""
     running = _running_loop()
-    by_loop: dict[Any, list[Any]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
     for future in futures:
         by_loop.setdefault(future.get_loop(), []).append(future)
     for loop, group in by_loop.items():
@@ -91,8 +91,12 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
-    """Call `call` on `loop`'s thread: now if this is it, else soon (add_reader and remove_reader are not thread-safe)."""
+_Args = TypeVarTuple("_Args")
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[*_Args], object], *args: *_Args) -> None:
+    """Call `call` on `loop`'s thread: now if this is it, else soon (add_reader and remove_reader are not
+    thread-safe)."""
     if loop.is_closed():
         return
     if _running_loop() is loop:
@@ -101,10 +105,21 @@ def _on_loop(loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
         loop.call_soon_threadsafe(call, *args)
 
 
-def _settle(futures: list[Any], error: BaseException | None) -> None:
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
     for future in futures:
-        if not future.done():
-            future.set_exception(error) if error else future.set_result(None)
+        if future.done():
+            continue
+        if error:
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """One of the keeper's pipes: always there, the keeper is started with both (Popen types them optional)."""
+    if stream is None:
+        raise RuntimeError("the decision log keeper was started without its pipes")
+    return stream
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -114,21 +129,21 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class DecisionJournal:
-    def __init__(self, db: Database, directory: Path, max_pending: int = 10_000, batch: int = 500):
+    def __init__(self, db: Database, directory: Path, max_pending: int = 10_000, batch: int = 500) -> None:
         self.db = db
         self.directory = directory
         self.max_pending = max_pending
         self.batch = batch
         self._lock = threading.RLock()  # the keeper's answers are read by the loop, or by a waiting caller
-        self._outbox: list[tuple[dict[str, Any], str, Any]] = []  # this turn of the loop's records
-        self._scheduled_on: Any = None  # the loop that will write the outbox at the end of its turn
+        self._outbox: list[tuple[Record, str, asyncio.Future[None]]] = []  # this turn of the loop's records
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None  # the loop that writes the outbox at its turn's end
         self._seq = 0  # sequence number of the last line written
         self._segment: Segment | None = None
         self._segments: dict[int, Segment] = {}  # not yet retired by the keeper, by first line
         self._waiting: deque[_Write] = deque()  # written, not yet durable
         self._order: deque[tuple[int, str]] = deque()  # (line, assessment id) written, not yet in the database
         self._by_id: dict[str, str] = {}  # assessment id -> answer template, until it is in the database
-        self._keeper: subprocess.Popen | None = None
+        self._keeper: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._outgoing = bytearray()
         self._incoming = b""
@@ -158,14 +173,15 @@ class DecisionJournal:
             if self._outbox:
                 self._write_outbox()
             if self._segment is not None:
-                self._send(f"close {self._segment.first}")
+                self._send(protocol.Close(self._segment.first))
                 self._segment = None
             keeper = self._keeper
         if keeper is not None:
-            os.set_blocking(keeper.stdin.fileno(), True)
+            stdin = _pipe(keeper.stdin)
+            os.set_blocking(stdin.fileno(), True)
             try:
-                keeper.stdin.write(bytes(self._outgoing))
-                keeper.stdin.close()  # end of input: the keeper copies what is left and exits
+                stdin.write(bytes(self._outgoing))
+                stdin.close()  # end of input: the keeper copies what is left and exits
             except (BrokenPipeError, OSError):
                 pass
             self._outgoing.clear()
@@ -194,7 +210,8 @@ class DecisionJournal:
         """Records taken and not yet in the database."""
         return len(self._by_id)
 
-    def submit(self, record: dict[str, Any], template: str, loop: Any = None) -> Any:
+    def submit(self, record: Record, template: str,
+               loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[None]:
         """Queue a record (its answer: `template`, named by record["body_sha"]) from the event loop `loop` (the
         running one by default); the returned future of that loop completes once the record is durable, or
         fails with Unavailable. Raises Unavailable when the decision log cannot take it."""
@@ -210,7 +227,7 @@ class DecisionJournal:
             if loop is not self._loop:
                 self._listen(loop)
             record = {**record, "created_at": record.get("created_at") or utcnow().isoformat()}
-            future = loop.create_future()
+            future: asyncio.Future[None] = loop.create_future()
             self._outbox.append((record, template, future))
             self._by_id[record["id"]] = template
             if self._scheduled_on is not loop:
@@ -247,12 +264,11 @@ class DecisionJournal:
                 for record, template, _ in batch:
                     sha = record["body_sha"]
                     if sha in segment.templates:
-                        lines.append(orjson.dumps(record))
+                        lines.append(protocol.encode_record(record))
                     else:  # each segment carries every template its records need
-                        lines.append(orjson.dumps({**record, "template": template}))
+                        lines.append(protocol.encode_record(record, template))
                         segment.templates.add(sha)
-                lines.append(b"")
-                data = b"\n".join(lines)
+                data = b"".join(lines)
                 _write_all(segment.fd, data)
             except OSError as exc:  # disk full or gone: these records are not taken; nothing torn stays
                 if segment is not None:
@@ -272,20 +288,20 @@ class DecisionJournal:
             segment.last = self._seq
             ids = [r["id"] for r, _, _ in batch]
             self._waiting.append(_Write(self._seq, [f for _, _, f in batch], ids))
-            self._order.extend(zip(range(first, self._seq + 1), ids))
-            self._send(f"sync {segment.first} {segment.written} {self._seq}")
+            self._order.extend(zip(range(first, self._seq + 1), ids, strict=True))
+            self._send(protocol.Sync(segment.first, segment.written, self._seq))
 
     def _current_segment(self) -> Segment:
         segment = self._segment
         if segment is None or segment.lines >= SEGMENT_RECORDS:
             if segment is not None:
-                self._send(f"close {segment.first}")
-            path = self.directory / f"decisions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+                self._send(protocol.Close(segment.first))
+            path = self.directory / protocol.segment_name(os.getpid(), uuid.uuid4().hex[:8])
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             segment = self._segment = Segment(self._seq + 1, path, fd)
             self._segments[segment.first] = segment
-            self._send(f"segment {segment.first} {path}")
+            self._send(protocol.NewSegment(segment.first, path))
         return segment
 
     def _cut(self, segment: Segment) -> None:
@@ -297,11 +313,11 @@ class DecisionJournal:
 
     # --- the keeper ----------------------------------------------------------------------------
     def _start_keeper(self) -> None:
-        env = {**os.environ, DATABASE_URL_VARIABLE: self.db.url}
-        keeper = subprocess.Popen([sys.executable, "-m", "service.store.journal_keeper", str(self.directory),
-                                   str(self.batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        os.set_blocking(keeper.stdin.fileno(), False)
-        os.set_blocking(keeper.stdout.fileno(), False)
+        env = {**os.environ, protocol.DATABASE_URL_VARIABLE: self.db.url}
+        keeper = subprocess.Popen(protocol.keeper_command(self.directory, self.batch), stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, env=env)
+        os.set_blocking(_pipe(keeper.stdin).fileno(), False)
+        os.set_blocking(_pipe(keeper.stdout).fileno(), False)
         self._keeper, self._started_at, self._ready = keeper, time.monotonic(), False
         self._incoming = b""
         self._outgoing.clear()
@@ -319,11 +335,11 @@ class DecisionJournal:
             log.exception("cannot start the decision log keeper")
             return False
         for segment in self._segments.values():
-            self._send(f"segment {segment.first} {segment.path}")
+            self._send(protocol.NewSegment(segment.first, segment.path))
             if segment.lines:
-                self._send(f"sync {segment.first} {segment.written} {segment.last}")
+                self._send(protocol.Sync(segment.first, segment.written, segment.last))
             if segment is not self._segment:
-                self._send(f"close {segment.first}")
+                self._send(protocol.Close(segment.first))
         return True
 
     def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -331,13 +347,13 @@ class DecisionJournal:
         old, self._loop = self._loop, loop
         if self._keeper is None:
             return
-        fd = self._keeper.stdout.fileno()
+        fd = _pipe(self._keeper.stdout).fileno()
         if old is not None and old is not loop:
             _on_loop(old, old.remove_reader, fd)
         _on_loop(loop, loop.add_reader, fd, self._receive)
 
-    def _send(self, message: str) -> None:
-        self._outgoing += message.encode() + b"\n"
+    def _send(self, message: protocol.ToKeeper) -> None:
+        self._outgoing += protocol.encode(message)
         self._pump()
 
     def _pump(self) -> None:
@@ -345,7 +361,7 @@ class DecisionJournal:
         if keeper is None or not self._outgoing:
             return
         try:
-            sent = os.write(keeper.stdin.fileno(), self._outgoing)
+            sent = os.write(_pipe(keeper.stdin).fileno(), self._outgoing)
             del self._outgoing[:sent]
         except BlockingIOError:
             pass
@@ -359,7 +375,7 @@ class DecisionJournal:
         if keeper is None:
             time.sleep(seconds)
             return
-        select.select([keeper.stdout.fileno()], [], [], seconds)
+        select.select([_pipe(keeper.stdout).fileno()], [], [], seconds)
         self._receive()
 
     def _receive(self) -> None:
@@ -369,7 +385,7 @@ class DecisionJournal:
             if keeper is None:
                 return
             try:
-                data = os.read(keeper.stdout.fileno(), 1 << 16)
+                data = os.read(_pipe(keeper.stdout).fileno(), 1 << 16)
             except BlockingIOError:
                 return
             except OSError:
@@ -377,34 +393,42 @@ class DecisionJournal:
             if not data:
                 self._keeper_gone(keeper)
                 return
-            *lines, self._incoming = (self._incoming + data).split(b"\n")
-            durable: list[Any] = []
+            lines, self._incoming = protocol.split_lines(self._incoming, data)
+            durable: list[asyncio.Future[None]] = []
             for line in lines:
-                kind, _, rest = line.decode().partition(" ")
-                if kind == "durable":
-                    last = int(rest)
-                    while self._waiting and self._waiting[0].last <= last:
-                        durable.extend(self._waiting.popleft().futures)
-                elif kind == "flushed":
-                    last = int(rest)
-                    while self._order and self._order[0][0] <= last:
-                        self._by_id.pop(self._order.popleft()[1], None)
-                elif kind == "retired":
-                    segment = self._segments.pop(int(rest), None)
-                    if segment is not None:
-                        os.close(segment.fd)
-                        if segment is self._segment:
-                            self._segment = None
-                elif kind == "stats":
-                    stats = orjson.loads(rest)
-                    self.flush_errors, self.dead_letters = stats["flush_errors"], stats["dead_letters"]
-                    self.last_flush_error = stats["last_flush_error"]
-                elif kind == "ready":
-                    self._ready = True
+                try:
+                    message = protocol.parse_to_server(line)
+                except ValueError:  # the two processes are of one version: this is a bug, not a reason to stop
+                    log.error("the decision log keeper sent a message the server does not know: %r", line[:100])
+                    continue
+                durable.extend(self._take(message))
             self._pump()
         _complete(durable)
 
-    def _keeper_gone(self, keeper: subprocess.Popen) -> None:
+    def _take(self, message: protocol.ToServer) -> list[asyncio.Future[None]]:
+        """Under the lock: one of the keeper's answers taken into account; the futures it makes durable."""
+        durable: list[asyncio.Future[None]] = []
+        match message:
+            case protocol.Durable(last):
+                while self._waiting and self._waiting[0].last <= last:
+                    durable.extend(self._waiting.popleft().futures)
+            case protocol.Flushed(last):
+                while self._order and self._order[0][0] <= last:
+                    self._by_id.pop(self._order.popleft()[1], None)
+            case protocol.Retired(first):
+                segment = self._segments.pop(first, None)
+                if segment is not None:
+                    os.close(segment.fd)
+                    if segment is self._segment:
+                        self._segment = None
+            case protocol.Stats(flush_errors, dead_letters, last_flush_error):
+                self.flush_errors, self.dead_letters = flush_errors, dead_letters
+                self.last_flush_error = last_flush_error
+            case protocol.Ready():
+                self._ready = True
+        return durable
+
+    def _keeper_gone(self, keeper: subprocess.Popen[bytes]) -> None:
         """Under the lock: the keeper ended. While stopping that is the end. Otherwise a new keeper takes the
         segments over and makes durable what waits; unless this one died as soon as it started (it would
         again): then what waits is refused, and the next record tries a new keeper after a pause."""
@@ -423,10 +447,10 @@ class DecisionJournal:
             "the decision log's keeper stopped before the assessment was durable; it was not recorded",
             retry_after=5))
 
-    def _forget_keeper(self, keeper: subprocess.Popen) -> None:
+    def _forget_keeper(self, keeper: subprocess.Popen[bytes]) -> None:
         if self._keeper is not keeper:
             return
         if self._loop is not None:
-            _on_loop(self._loop, self._loop.remove_reader, keeper.stdout.fileno())
+            _on_loop(self._loop, self._loop.remove_reader, _pipe(keeper.stdout).fileno())
         self._keeper = None
         self._ready = False

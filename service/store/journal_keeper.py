@@ -5,14 +5,7 @@ Why a process: the server's event loop appends journal lines itself (one write s
 loop); the fsync and the database inserts run here, on another core and under another GIL, so the event loop
 never waits for a thread of its own to get the GIL back. The server owns the journal files and holds a lock on
 each until this process has retired it; it tells this process about them on stdin and hears back on stdout,
-one line per message (`first` is the sequence number of a segment's first line, `last` of a line):
-
-  server -> keeper                       keeper -> server
-  segment <first> <path>                 ready              orphans of dead processes are replayed
-  sync <first> <offset> <last>           durable <last>     lines up to <last> are on disk
-  close <first>                          flushed <last>     ... and in the database (or set aside)
-  (end of input: finish, exit)           retired <first>    segment all in the database, file removed
-                                         stats <json>       flush errors, dead letters, the last error
+one line per message (the files, their lines and the messages: journal_protocol.py).
 
 Segments are copied in order, each record inserted unless its id is there already (a segment the server
 hands over again after a keeper died, or replays of the same orphan, insert nothing twice). A record the
@@ -20,6 +13,7 @@ database refuses goes to a dead-letter file beside the journal instead of blocki
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import logging.config
@@ -33,18 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlmodel import SQLModel, col
 
+from . import journal_protocol as protocol
 from .db import Database
+from .journal_protocol import Record
 from .tables import AssessmentBody, AssessmentRecord
 
 log = logging.getLogger("service.journal")
 
 FLUSH_INTERVAL = 0.05  # seconds between looks for new lines to copy (a batch gathers meanwhile)
 READ_CHUNK = 8 << 20  # bytes of a segment read at once (more when one line is longer)
-DATABASE_URL_VARIABLE = "COMPLIANCE_JOURNAL_DATABASE_URL"  # the URL travels in the environment, not argv (ps)
+COLUMNS = ("id", "kind", "ruleset_version", "ruleset_digest", "as_of", "profile", "created_at", "body_sha",
+           "response")  # of an assessment row, as a record names them
 
 
 @dataclass
@@ -60,18 +58,47 @@ class Tail:
     templates: dict[str, str] = field(default_factory=dict)  # answers met in its lines, not yet stored
 
 
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    import datetime as dt
+def _row(record: Record) -> dict[str, Any]:
+    """A record as the values of its row (the journal holds times as ISO text)."""
+    row = {column: record.get(column) for column in COLUMNS}
+    row["as_of"] = dt.date.fromisoformat(record["as_of"])
+    row["created_at"] = dt.datetime.fromisoformat(record["created_at"])
+    return row
 
-    out = {k: record.get(k) for k in ("id", "kind", "ruleset_version", "ruleset_digest", "as_of", "profile",
-                                      "created_at", "body_sha", "response")}
-    out["as_of"] = dt.date.fromisoformat(out["as_of"])
-    out["created_at"] = dt.datetime.fromisoformat(out["created_at"])
-    return out
+
+def _insert_skipping_duplicates(dialect: str, table: type[SQLModel]) -> Executable:
+    """An insert into `table` that skips rows whose key is there already (each database spells it its own way)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"the decision log cannot copy into a {dialect} database")  # a flush error, retried
+
+
+def _take_record(line: bytes, templates: dict[str, str]) -> Record:
+    """A journal line's record; the answer template it carries goes into `templates`, by its sha."""
+    record, template = protocol.decode_record(line)
+    if template is not None:
+        templates[record["body_sha"]] = template
+    return record
+
+
+def _messages(lines: list[bytes]) -> list[protocol.ToKeeper]:
+    """The server's messages in these lines; one this keeper does not know is logged and skipped (the two processes
+    are of one version: it is a bug, not a reason to stop making records durable)."""
+    messages = []
+    for line in lines:
+        if not line:
+            continue
+        try:
+            messages.append(protocol.parse_to_keeper(line))
+        except ValueError:
+            log.error("the decision log keeper got a message it does not know: %r", line[:100])
+    return messages
 
 
 class Keeper:
-    def __init__(self, db: Database, directory: Path, batch: int = 500, out: int = 1):
+    def __init__(self, db: Database, directory: Path, batch: int = 500, out: int = 1) -> None:
         self.db = db
         self.directory = directory
         self.batch = batch
@@ -82,13 +109,12 @@ class Keeper:
         self._stopping = False
         self._stored_bodies: set[str] = set()
         self._write_lock = threading.Lock()
-        self._insert_statement = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(db.engine.dialect.name)
         self.flush_errors = 0
         self.dead_letters = 0
         self.last_flush_error: str | None = None
 
-    def tell(self, message: str) -> None:
-        data = (message + "\n").encode()
+    def tell(self, message: protocol.ToServer) -> None:
+        data = protocol.encode(message)
         with self._write_lock:
             try:
                 os.write(self.out, data)
@@ -96,8 +122,7 @@ class Keeper:
                 pass
 
     def _report(self) -> None:
-        self.tell("stats " + orjson.dumps({"flush_errors": self.flush_errors, "dead_letters": self.dead_letters,
-                                           "last_flush_error": self.last_flush_error}).decode())
+        self.tell(protocol.Stats(self.flush_errors, self.dead_letters, self.last_flush_error))
 
     # --- the server's messages -----------------------------------------------------------------
     def serve(self, source: int = 0) -> None:
@@ -109,9 +134,8 @@ class Keeper:
             chunk = os.read(source, 1 << 16)
             if not chunk:
                 break
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            self._handle([line.decode().split(" ", 1) for line in lines if line])
+            lines, pending = protocol.split_lines(pending, chunk)
+            self._handle(_messages(lines))
         with self._lock:
             self._stopping = True
             for tail in self._tails.values():
@@ -119,36 +143,33 @@ class Keeper:
             self._wake.notify()
         flusher.join()
 
-    def _handle(self, messages: list[list[str]]) -> None:
+    def _handle(self, messages: list[protocol.ToKeeper]) -> None:
         """One batch of messages: segments to follow, lines to make durable (one fsync per segment), closes."""
-        syncs: dict[int, tuple[int, int]] = {}
+        syncs: dict[int, protocol.Sync] = {}  # the last of each segment's: one fsync covers them all
         closes = []
-        for kind, rest in messages:
-            if kind == "segment":
-                first, path = rest.split(" ", 1)
-                tail = Tail(int(first), Path(path), os.open(path, os.O_RDONLY))
-                with self._lock:
-                    self._tails[tail.first] = tail
-            elif kind == "sync":
-                first, offset, line = map(int, rest.split())
-                syncs[first] = (offset, line)
-            elif kind == "close":
-                closes.append(int(rest))
-            else:
-                log.error("the decision log keeper got a message it does not know: %r", f"{kind} {rest}"[:100])
+        for message in messages:
+            match message:
+                case protocol.NewSegment(first, path):
+                    tail = Tail(first, path, os.open(path, os.O_RDONLY))
+                    with self._lock:
+                        self._tails[tail.first] = tail
+                case protocol.Sync(first):
+                    syncs[first] = message
+                case protocol.Close(first):
+                    closes.append(first)
         last = None
-        for first, (offset, line) in syncs.items():
-            tail = self._tails[first]
+        for sync in syncs.values():
+            tail = self._tails[sync.first]
             os.fsync(tail.fd)  # an error here ends this process: the server fails what waits, starts another
             with self._lock:
-                tail.synced = max(tail.synced, offset)
-            last = max(last or line, line)
+                tail.synced = max(tail.synced, sync.offset)
+            last = max(last or sync.last, sync.last)
         if closes:
             with self._lock:
                 for first in closes:
                     self._tails[first].closed = True
         if last is not None:
-            self.tell(f"durable {last}")
+            self.tell(protocol.Durable(last))
 
     # --- copying into the database -------------------------------------------------------------
     def _copy_loop(self) -> None:
@@ -168,7 +189,7 @@ class Keeper:
                 self._insert(records, templates)
             except (DataError, IntegrityError) as exc:  # the database answers but refuses something in this batch
                 self._insert_one_by_one(records, templates, exc)
-            except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep the lines, retry
+            except Exception as exc:  # the database is down or failing: keep the lines, retry
                 self.flush_errors += 1
                 self.last_flush_error = f"{type(exc).__name__}: {str(exc)[:200]}"
                 self._report()
@@ -189,11 +210,11 @@ class Keeper:
                 for sha in list(tail.templates):
                     if sha in self._stored_bodies:
                         del tail.templates[sha]
-            self.tell(f"flushed {tail.first + tail.copied_lines - 1}")
+            self.tell(protocol.Flushed(tail.first + tail.copied_lines - 1))
             if len(self._stored_bodies) > 100_000:  # a cache, not a record: start again rather than grow
                 self._stored_bodies.clear()
 
-    def _read(self, tail: Tail, start: int, end: int) -> tuple[list[dict], dict[str, str], int]:
+    def _read(self, tail: Tail, start: int, end: int) -> tuple[list[Record], dict[str, str], int]:
         """Up to `batch` records from the durable lines of `tail` between byte `start` and `end` (a line's end),
         with the answers they need; and how many bytes they took."""
         size = min(end - start, READ_CHUNK)
@@ -207,11 +228,7 @@ class Keeper:
         used = 0
         for line in data[: whole - 1].split(b"\n")[: self.batch]:
             used += len(line) + 1
-            record = orjson.loads(line)
-            template = record.pop("template", None)
-            if template is not None:
-                tail.templates[record["body_sha"]] = template
-            records.append(record)
+            records.append(_take_record(line, tail.templates))
         return records, dict(tail.templates), used
 
     def _retire_copied(self) -> None:
@@ -221,35 +238,35 @@ class Keeper:
                 os.close(tail.fd)
                 tail.path.unlink(missing_ok=True)
                 del self._tails[first]
-                self.tell(f"retired {first}")
+                self.tell(protocol.Retired(first))
             elif not tail.closed or tail.copied < tail.synced:
                 break  # segments are copied in order: the later ones wait for this one
 
-    def _insert(self, records: list[dict[str, Any]], templates: dict[str, str]) -> None:
+    def _insert(self, records: list[Record], templates: dict[str, str]) -> None:
         """The answer bodies the database lacks, then the records, in one transaction; ids already there are
         skipped (a segment handed over again, an orphan replayed twice)."""
         rows = [_row(r) for r in records]
-        table = AssessmentRecord.__table__
-        bodies = AssessmentBody.__table__
+        dialect = self.db.engine.dialect.name
         with self.db.engine.begin() as conn:
             shas = {r["body_sha"] for r in rows if r["body_sha"]} - self._stored_bodies
             if shas:
-                stored = set(conn.execute(select(bodies.c.sha).where(bodies.c.sha.in_(shas))).scalars())
+                column = col(AssessmentBody.sha)
+                stored = set(conn.execute(select(column).where(column.in_(shas))).scalars())
                 missing = [{"sha": sha, "template": templates[sha]} for sha in shas - stored if sha in templates]
                 if missing:
-                    conn.execute(self._insert_statement(bodies).on_conflict_do_nothing(), missing)
+                    conn.execute(_insert_skipping_duplicates(dialect, AssessmentBody), missing)
             if rows:
-                conn.execute(self._insert_statement(table).on_conflict_do_nothing(), rows)
+                conn.execute(_insert_skipping_duplicates(dialect, AssessmentRecord), rows)
         self._stored_bodies.update(shas)
 
-    def _insert_one_by_one(self, records: list[dict[str, Any]], templates: dict[str, str], cause: Exception) -> None:
+    def _insert_one_by_one(self, records: list[Record], templates: dict[str, str], cause: Exception) -> None:
         for record in records:
             try:
                 self._insert([record], templates)
             except (DataError, IntegrityError) as exc:
-                path = self.directory / f"dead-letter-{os.getppid()}.jsonl"
+                path = self.directory / protocol.dead_letter_name(os.getppid())
                 with open(path, "a", encoding="utf-8") as out:
-                    out.write(orjson.dumps({**record, "template": templates.get(record.get("body_sha")),
+                    out.write(orjson.dumps({**record, protocol.TEMPLATE: templates.get(record.get("body_sha", "")),
                                             "error": str(exc)[:500]}).decode("utf-8") + "\n")
                     out.flush()
                     os.fsync(out.fileno())
@@ -263,7 +280,7 @@ class Keeper:
     def replay_orphans(self) -> None:
         """Segments left by processes that stopped before copying them: claim each (a live server holds the
         lock on its own), insert its records, remove it. What the database cannot take yet stays for later."""
-        for path in sorted(self.directory.glob("decisions-*.jsonl")):
+        for path in sorted(self.directory.glob(protocol.SEGMENT_GLOB)):
             try:
                 handle = open(path, "rb")
             except FileNotFoundError:
@@ -277,18 +294,13 @@ class Keeper:
                 templates: dict[str, str] = {}
                 for line in handle:
                     try:
-                        record = orjson.loads(line)
+                        records.append(_take_record(line, templates))
                     except orjson.JSONDecodeError:
                         log.warning("skipping a torn last line in %s", path)  # a crash mid-write: never acknowledged
-                        continue
-                    template = record.pop("template", None)
-                    if template is not None:
-                        templates[record["body_sha"]] = template
-                    records.append(record)
                 try:
                     for i in range(0, len(records), self.batch):
                         self._insert(records[i:i + self.batch], templates)
-                except Exception as exc:  # noqa: BLE001 - keep it for the next start
+                except Exception as exc:  # the database cannot take it yet: keep it for the next start
                     log.warning("cannot replay %s yet (%s); keeping it", path, type(exc).__name__)
                     continue
                 log.info("replayed %d decision records from %s", len(records), path.name)
@@ -303,11 +315,11 @@ def main() -> None:
     from service.logs import configure
 
     logging.config.dictConfig(configure(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "json")))
-    directory, batch = Path(sys.argv[1]), int(sys.argv[2])
-    db = Database(os.environ[DATABASE_URL_VARIABLE])
+    directory, batch = protocol.keeper_arguments(sys.argv)
+    db = Database(os.environ[protocol.DATABASE_URL_VARIABLE])
     keeper = Keeper(db, directory, batch)
     keeper.replay_orphans()
-    keeper.tell("ready")
+    keeper.tell(protocol.Ready())
     try:
         keeper.serve()
     finally:

@@ -38,7 +38,7 @@ class RuleSetVersion(SQLModel, table=True):
     created_by: str = Field(max_length=ACTOR_LENGTH)
 
 
-class Activation(SQLModel, table=True):
+class RuleSetActivation(SQLModel, table=True):
     """One activation: the newest row names the active version everywhere."""
 
     __tablename__ = "ruleset_activation"

@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from service.api.auth import TokenError, load_tokens, parse_tokens
-from tests.conftest import bearer, make_profile, start_app
+from tests.helpers import bearer, make_profile, start_app
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func
 from sqlmodel import select
 
-from service.errors import Unavailable
 from service.store.tables import AssessmentBody, AssessmentRecord
-from tests.conftest import make_profile
-
-
-def recorded(app) -> int:
-    assert app.state.journal.wait_flushed()
-    with app.state.db.session() as session:
-        return session.exec(select(func.count()).select_from(AssessmentRecord)).one()
+from tests.helpers import make_profile, recorded, refuse_record, served, stored
 
 
 async def test_each_item_gets_its_own_assessment_and_a_bad_one_its_own_422(client, app):
@@ -24,10 +16,10 @@ async def test_each_item_gets_its_own_assessment_and_a_bad_one_its_own_422(clien
     bad = make_profile(services=[{"type": "teleportation", "regions": ["CN-BJ"]}])
     r = await client.post("/v1/assessments/batch", json={"profiles": [good, bad, make_profile(as_of="2017-02-01")]})
     assert r.status_code == 200, r.text
-    active = app.state.rulesets.current
-    assert r.headers["X-Ruleset-Version"] == active.version
+    active = await served(client)
+    assert r.headers["X-Ruleset-Version"] == active["version"]
     body = r.json()
-    assert body["ruleset"] == {"version": active.version, "digest": active.digest}
+    assert body["ruleset"] == {"version": active["version"], "digest": active["digest"]}
     assert (body["count"], body["assessed"], body["refused"]) == (3, 2, 1)
     assert [i["index"] for i in body["items"]] == [0, 1, 2]
     assert [i["status"] for i in body["items"]] == [201, 422, 201]
@@ -68,7 +60,8 @@ async def test_items_that_are_not_profiles_or_too_large_are_refused_each_with_th
     assert items[0]["problem"]["errors"][0]["path"] == "profiles[0]"
     assert items[1]["problem"]["errors"][0]["path"] == "profiles[1].extra"
     assert "unknown field" in items[1]["problem"]["errors"][0]["message"]
-    assert items[2]["problem"]["errors"] == [{"path": "profiles[2].services", "message": "has 201 items; at most 200 are allowed"}]
+    assert items[2]["problem"]["errors"] == [
+        {"path": "profiles[2].services", "message": "has 201 items; at most 200 are allowed"}]
 
 
 async def test_identical_profiles_share_one_stored_answer_but_not_an_id(client, app):
@@ -76,8 +69,7 @@ async def test_identical_profiles_share_one_stored_answer_but_not_an_id(client, 
     r = await client.post("/v1/assessments/batch", json={"profiles": [profile] * 5})
     ids = [i["assessment_id"] for i in r.json()["items"]]
     assert len(set(ids)) == 5
-    assert app.state.journal.wait_flushed()
-    with app.state.db.session() as session:
+    with stored(app) as session:
         shas = set(session.exec(select(AssessmentRecord.body_sha).where(AssessmentRecord.id.in_(ids))))
         assert len(shas) == 1
         assert session.get(AssessmentBody, shas.pop()) is not None
@@ -118,17 +110,7 @@ async def test_a_batch_may_exceed_the_single_request_body_limit(client):
 
 
 async def test_an_item_the_decision_log_cannot_take_gets_503_and_the_others_stand(client, app, monkeypatch):
-    journal = app.state.journal
-    original = journal.submit
-    calls = {"n": 0}
-
-    def flaky(record, template, loop=None):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Unavailable("the decision log is full; retry later", retry_after=5)
-        return original(record, template, loop)
-
-    monkeypatch.setattr(journal, "submit", flaky)
+    refuse_record(app, monkeypatch, nth=2)
     r = await client.post("/v1/assessments/batch", json={"profiles": [make_profile(), make_profile(), make_profile()]})
     items = r.json()["items"]
     assert [i["status"] for i in items] == [201, 503, 201]
@@ -140,7 +122,7 @@ async def test_an_item_the_decision_log_cannot_take_gets_503_and_the_others_stan
 @pytest.fixture(scope="module")
 def small_batch_app(database_url):
     from service.main import shutdown
-    from tests.conftest import start_app
+    from tests.helpers import start_app
 
     application = start_app(database_url, max_batch_bytes=4096)
     yield application

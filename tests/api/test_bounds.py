@@ -4,18 +4,14 @@ evaluations would exceed MAX_REQUEST_WORK, and stops a request past EVALUATION_T
 each within 2 s, recording nothing."""
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bench.profiles import LARGE, heavy
 from service.profile import regions
-from tests.api.test_assessments import recorded
-from tests.conftest import bearer, make_profile
+from tests.helpers import bearer, limits, make_profile, recorded
 
 PROVINCES = sorted(code for code in regions.PROVINCES if code not in regions.OUTSIDE_MAINLAND)
 #: Beyond MAX_PROFILE_FACTS (250): 9 service types in every province.
@@ -23,17 +19,6 @@ OVERSIZED = make_profile(services=[{"type": t, "regions": PROVINCES} for t in
                                    ("idc", "cloud_computing", "cdn", "isp", "website_hosting", "dns", "email",
                                     "mobile_app", "portal")])
 SECONDS = 2.0
-
-
-@contextlib.contextmanager
-def limits(app, **changes: Any) -> Iterator[None]:
-    """The application's evaluation limits with `changes`, for the block."""
-    before = app.state.limits
-    app.state.limits = dataclasses.replace(before, **changes)
-    try:
-        yield
-    finally:
-        app.state.limits = before
 
 
 async def send(client, path: str, body: Any, **params: Any):
@@ -123,7 +108,8 @@ async def test_questions_beyond_max_request_work_are_refused_up_front(client, ap
     r, seconds = await send(client, "/v1/assessments/questions", heavy("Questions about a heavy profile"))
     body = problem_of(r, 422, "Request too large")
     assert seconds < SECONDS
-    assert "MAX_REQUEST_WORK" in body["errors"][0]["message"] and "evaluations beside the first" in body["errors"][0]["message"]
+    message = body["errors"][0]["message"]
+    assert "MAX_REQUEST_WORK" in message and "evaluations beside the first" in message
 
 
 TIMEOUT_CASES = {  # endpoint -> a body whose evaluations take longer than the budget below

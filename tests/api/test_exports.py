@@ -5,7 +5,7 @@ import csv
 import io
 
 from service.exports.table import COLUMNS
-from tests.conftest import make_profile
+from tests.helpers import make_profile, refuse_evaluations
 
 
 async def create(client, **changes) -> tuple[str, dict]:
@@ -27,11 +27,12 @@ async def test_csv_has_one_row_per_finding_and_citation(client):
     assert r.content.count(b"\r\n") >= 2, "RFC 4180 line ends"
     table = list(csv.reader(io.StringIO(r.content.decode("utf-8"), newline="")))
     assert table[0] == COLUMNS
-    rows = [dict(zip(COLUMNS, row)) for row in table[1:]]
+    rows = [dict(zip(COLUMNS, row, strict=True)) for row in table[1:]]
     expected = [(section, o, c) for section, o in findings(body) for c in o["citations"]]
     assert len(rows) == len(expected) and any(section == "upcoming" for section, _, _ in expected)
-    for row, (section, o, c) in zip(rows, expected):
-        assert (row["assessment_id"], row["section"], row["rule_id"], row["kind"]) == (ident, section, o["rule_id"], o["kind"])
+    for row, (section, o, c) in zip(rows, expected, strict=True):
+        shown = (row["assessment_id"], row["section"], row["rule_id"], row["kind"])
+        assert shown == (ident, section, o["rule_id"], o["kind"])
         assert row["ruleset_version"] == body["ruleset"]["version"] and row["as_of"] == "2017-01-10"
         assert row["explanation"] == o["explanation"] and row["because"] == "; ".join(o["because"])
         assert row["quote"] == c["source"]["quote"], "quotes with commas and quote marks survive the quoting"
@@ -82,11 +83,7 @@ async def test_report_groups_findings_by_instrument_and_kind_with_quotes(client)
 
 async def test_exports_read_the_record_and_never_evaluate_again(client, app, monkeypatch):
     ident, _ = await create(client, as_of="2019-01-01")
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("exports must not evaluate")
-
-    monkeypatch.setattr(app.state.rulesets.current.compiled, "evaluate", refuse)
+    refuse_evaluations(app, monkeypatch)
     assert (await client.get(f"/v1/assessments/{ident}.csv")).status_code == 200
     assert (await client.get(f"/v1/assessments/{ident}/report")).status_code == 200
 

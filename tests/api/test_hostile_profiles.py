@@ -10,9 +10,6 @@ even be written as UTF-8, and PostgreSQL refuses NUL in text.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-
 import json
 import time
 from collections.abc import Iterator
@@ -21,8 +18,7 @@ from typing import Any
 import pytest
 
 from service.profile import regions
-from tests.api.test_assessments import recorded
-from tests.conftest import bearer, make_profile
+from tests.helpers import bearer, limits, make_profile, record_of, recorded
 
 MAX_ITEMS = 5  # the module's app runs with MAX_LIST_ITEMS=5: the limit is configurable
 SECONDS = 10.0
@@ -32,7 +28,7 @@ PROVINCES = sorted(regions.PROVINCES)
 @pytest.fixture(scope="module")
 def app(database_url: str) -> Iterator[Any]:
     from service.main import shutdown
-    from tests.conftest import start_app
+    from tests.helpers import start_app
 
     application = start_app(database_url, max_list_items=MAX_ITEMS)
     yield application
@@ -69,8 +65,8 @@ async def refused(client, app, body: Any, where: str, *fragments: str, status: i
         assert r.status_code == status, (path, r.status_code, r.text[:500])
         assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
         problem = r.json()
-        assert problem["status"] == status and problem["title"] in ("Invalid request", "Invalid profile", "Payload too large",
-                                                                          "Profile too large", "Request too large")
+        assert problem["status"] == status and problem["title"] in (
+            "Invalid request", "Invalid profile", "Payload too large", "Profile too large", "Request too large")
         assert seconds < SECONDS, seconds
         if where:
             match = [e for e in problem["errors"] if e["path"] == expected]
@@ -127,42 +123,29 @@ async def test_services_and_licences_that_expand_beyond_the_bound_are_refused_at
     assert time.perf_counter() - start < 3 * SECONDS
 
 
-@contextlib.contextmanager
-def firing_bound(app, firings: int):
-    """The application's evaluation limits with a small firing bound, for the block."""
-    limits = app.state.limits
-    app.state.limits = dataclasses.replace(limits, max_rule_firings=firings)
-    try:
-        yield
-    finally:
-        app.state.limits = limits
-
-
 def _types() -> list[str]:
     from service.profile.model import ServiceType
 
     return [t.value for t in ServiceType]
 
 
-async def test_an_evaluation_stopped_at_the_firing_bound_is_an_invalid_profile_not_a_500(client, app, monkeypatch):
+async def test_an_evaluation_stopped_at_the_firing_bound_is_an_invalid_profile_not_a_500(client, app):
     """Whatever gets past the size checks is still bounded by the engine (MAX_RULE_FIRINGS); a profile that reaches
     the bound is the caller's to reduce (422), not an engine defect (500). A small bound here."""
-    with firing_bound(app, 5):
+    with limits(app, max_rule_firings=5):
         profile = make_profile(business={"name": "Firing bound Ltd", "registered_region": "CN-SH"})
         await refused(client, app, profile, "body", "fire more than 5 times", "state fewer items or regions")
         r, _ = await post(client, {"baseline": {}, "proposed": profile}, "/v1/assessments/compare")
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "proposed", r.text[:300]
 
 
-async def test_a_recorded_profile_stopped_at_the_firing_bound_is_an_item_of_a_preview(client, app, monkeypatch):
+async def test_a_recorded_profile_stopped_at_the_firing_bound_is_an_item_of_a_preview(client, app):
     """Previewing a version re-evaluates recorded profiles: one that reaches the bound under it is reported in
     its item (the operator sees which), not a 500 for the whole preview."""
-    from tests.conftest import bearer
-
     r, _ = await post(client, make_profile(business={"name": "Preview bound Ltd"}))
     assert r.status_code == 201
     version = r.json()["ruleset"]["version"]
-    with firing_bound(app, 5):
+    with limits(app, max_rule_firings=5):
         preview = await client.post(f"/v1/rulesets/{version}/preview", params={"limit": 3}, headers=bearer("operator"))
     assert preview.status_code == 200, preview.text[:300]
     item = next(i for i in preview.json()["items"] if i["assessment_id"] == r.json()["assessment_id"])
@@ -204,14 +187,19 @@ async def test_nesting_the_parser_reads_is_refused_by_the_attribute_rules(client
                   "must be a string, number, boolean or a flat list of them", compare=True)
 
 
+def with_token(template: str, token: str) -> bytes:
+    """`template` with the raw JSON `token` where it says TOKEN (json.dumps cannot write 1e400)."""
+    return template.replace("TOKEN", token).encode()
+
+
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
 async def test_nan_and_infinity_are_refused_where_they_stand(client, app, token):
-    body = '{"services": [{"type": "cdn", "attributes": {"users": %s}}]}' % token
-    await refused(client, app, body.encode(), "services[0].attributes.users", "finite number", compare=True)
-    body = '{"services": [{"type": "cdn", "attributes": {"peak_load": %s}}]}' % token
-    await refused(client, app, body.encode(), "services[0].attributes", "'peak_load' must be a finite number")
-    body = '{"data": [{"category": "personal_information", "volume": %s}]}' % token
-    await refused(client, app, body.encode(), "data[0].volume", "finite number", compare=True)
+    body = with_token('{"services": [{"type": "cdn", "attributes": {"users": TOKEN}}]}', token)
+    await refused(client, app, body, "services[0].attributes.users", "finite number", compare=True)
+    body = with_token('{"services": [{"type": "cdn", "attributes": {"peak_load": TOKEN}}]}', token)
+    await refused(client, app, body, "services[0].attributes", "'peak_load' must be a finite number")
+    body = with_token('{"data": [{"category": "personal_information", "volume": TOKEN}]}', token)
+    await refused(client, app, body, "data[0].volume", "finite number", compare=True)
 
 
 @pytest.mark.parametrize("digits", [4301, 5000, 100_000])
@@ -259,14 +247,10 @@ async def test_control_characters_are_refused(client, app, where, profile):
     "\ufeffAcme \U0001F469\u200d\U0001F4BB",        # a BOM inside, an emoji sequence joined by ZWJ
 ])
 async def test_format_characters_are_kept_exactly_as_sent(client, app, name):
-    from service.store.tables import AssessmentRecord
-
     r, _ = await post(client, make_profile(business={"name": name}))
     assert r.status_code == 201, r.text[:300]
-    assert app.state.journal.wait_flushed()
-    with app.state.db.session() as session:
-        row = session.get(AssessmentRecord, r.json()["assessment_id"])
-    assert json.loads(row.profile)["business"]["name"] == name
+    row = record_of(app, r.json()["assessment_id"])
+    assert row is not None and json.loads(row.profile)["business"]["name"] == name
 
 
 # --- dates -----------------------------------------------------------------------------------------
@@ -284,7 +268,8 @@ async def test_format_characters_are_kept_exactly_as_sent(client, app, name):
 ])
 async def test_dates_out_of_range_are_refused_naming_the_range(client, app, value, fragment):
     await refused(client, app, make_profile(as_of=value), "as_of", fragment, compare=True)
-    await refused(client, app, make_profile(licences=[{"type": "IDC", "granted": value}]), "licences[0].granted", fragment)
+    await refused(client, app, make_profile(licences=[{"type": "IDC", "granted": value}]), "licences[0].granted",
+                  fragment)
     await refused(client, app, make_profile(services=[{"type": "cdn", "since": value}]), "services[0].since", fragment)
 
 
@@ -299,8 +284,10 @@ async def test_dates_out_of_range_are_refused_naming_the_range(client, app, valu
     ("licences[0]", {"licences": ["IDC"]}, "valid dictionary"),
     ("services", {"services": "cdn"}, "valid list"),
     ("services[0].regions", {"services": [{"type": "cdn", "regions": "CN-GD"}]}, "valid list"),
-    ("services[0].attributes.users", {"services": [{"type": "cdn", "attributes": {"users": "many"}}]}, "not a number: expected a whole number"),
-    ("services[0].attributes.users", {"services": [{"type": "cdn", "attributes": {"users": -1}}]}, "greater than or equal to 0"),
+    ("services[0].attributes.users", {"services": [{"type": "cdn", "attributes": {"users": "many"}}]},
+     "not a number: expected a whole number"),
+    ("services[0].attributes.users", {"services": [{"type": "cdn", "attributes": {"users": -1}}]},
+     "greater than or equal to 0"),
     ("services[0].attributes", {"services": [{"type": "cdn", "attributes": []}]}, "valid dictionary"),
     ("network_resources", {"network_resources": 5}, "valid list"),
     ("data[0].volume", {"data": [{"category": "personal_information", "volume": 1.5}]}, "valid integer"),

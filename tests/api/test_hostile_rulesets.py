@@ -29,8 +29,7 @@ import httpx
 import pytest
 
 from service.api.auth import fingerprint
-from tests.conftest import TOKENS, bearer
-from tests.unit.rulesets import write_rules
+from tests.helpers import TOKENS, bearer, write_rules
 
 OPERATOR = bearer("operator")
 ACTOR = fingerprint(TOKENS["operator"])
@@ -49,7 +48,8 @@ def base(tmp_path_factory) -> dict[str, str]:
 
 
 def folder(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()}
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @dataclass
@@ -104,7 +104,8 @@ async def state(client) -> State:
     versions = [v["version"] for v in (await client.get("/v1/rulesets", headers=bearer("reader"))).json()["versions"]]
     active = (await client.get("/v1/rulesets/active")).json()
     events = (await client.get("/v1/audit", params={"limit": 1}, headers=OPERATOR)).json()["events"]
-    return State(versions, {k: active[k] for k in ("version", "digest", "database_version")}, events[0]["id"] if events else 0)
+    return State(versions, {k: active[k] for k in ("version", "digest", "database_version")},
+                 events[0]["id"] if events else 0)
 
 
 async def new_events(client, before: State) -> list[dict]:
@@ -131,7 +132,8 @@ async def refused(client, before: State, sent: Sent, status: int, *named: str, a
         return events
     assert len(events) == 1, events
     event = events[0]
-    assert (event["action"], event["outcome"], event["actor"], event["to_version"]) == ("upload", "refused", ACTOR, None)
+    shown = (event["action"], event["outcome"], event["actor"], event["to_version"])
+    assert shown == ("upload", "refused", ACTOR, None)
     assert event["detail"]["detail"] == problem["detail"]
     assert event["detail"]["errors"] == problem["errors"][:50]
     assert len(json.dumps(event["detail"])) < 64 * 1024, "the audit keeps a bounded account of the refusal"
@@ -208,7 +210,8 @@ async def test_duplicate_keys_are_refused_not_silently_merged(client, base):
             "    title: A second title that would win\n    when: [{service: {type: cdn}}]\n")
     before = await state(client)
     sent = await send(client, files={**base, HOSTILE: rule})
-    await refused(client, before, sent, 422, f"file={HOSTILE}", "path=line 5", "duplicate key 'title' (first on line 3)")
+    await refused(client, before, sent, 422, f"file={HOSTILE}", "path=line 5",
+                  "duplicate key 'title' (first on line 3)")
     before = await state(client)
     sent = await send(client, files={**base, HOSTILE: "rules: []\nexamples: {}\nrules: []\n"})
     await refused(client, before, sent, 422, "duplicate key 'rules' (first on line 1)")

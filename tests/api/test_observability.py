@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import bearer, make_profile, start_app
+from tests.helpers import bearer, make_profile, start_app
 
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 
@@ -27,7 +27,8 @@ async def test_a_request_id_is_echoed_or_made(client):
     ("POST", "/v1/assessments", {"json": make_profile()}),                     # 201
     ("POST", "/v1/assessments", {"json": make_profile(services=[{"type": "x"}])}),  # 422
     ("GET", "/v1/assessments/01J00000000000000000000000", {}),                # 404
-    ("POST", "/v1/assessments", {"content": b"{" + b" " * (2 << 20), "headers": {"Content-Type": "application/json"}}),  # 413
+    ("POST", "/v1/assessments",                                               # 413
+     {"content": b"{" + b" " * (2 << 20), "headers": {"Content-Type": "application/json"}}),
     ("POST", "/v1/rulesets", {"content": b"rules: []"}),                      # 401
     ("GET", "/readyz", {}),
 ])

@@ -7,7 +7,7 @@ import logging
 import tarfile
 import zipfile
 
-from tests.conftest import RULES, TOKENS, bearer, make_profile
+from tests.helpers import RULES, TOKENS, bearer, make_profile
 
 CLEANUP = "miit-2017-internet-access-market-cleanup.yaml"
 
@@ -54,7 +54,8 @@ async def test_archives_are_accepted(client):
     with zipfile.ZipFile(zipped, "w") as z:
         for name, text in files.items():
             z.writestr(f"rules/{name}", text)
-    r = await client.post("/v1/rulesets", content=zipped.getvalue(), headers={**bearer("operator"), "content-type": "application/zip"})
+    r = await client.post("/v1/rulesets", content=zipped.getvalue(),
+                          headers={**bearer("operator"), "content-type": "application/zip"})
     assert r.status_code == 201, r.text
     files = retitled(rule_files(), "Unlicensed business (tar)")
     tarred = io.BytesIO()
@@ -64,7 +65,8 @@ async def test_archives_are_accepted(client):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
-    r = await client.post("/v1/rulesets", content=tarred.getvalue(), headers={**bearer("operator"), "content-type": "application/gzip"})
+    r = await client.post("/v1/rulesets", content=tarred.getvalue(),
+                          headers={**bearer("operator"), "content-type": "application/gzip"})
     assert r.status_code == 201, r.text
 
 
@@ -72,12 +74,13 @@ async def test_an_invalid_rule_set_lists_every_error_and_stores_nothing(client):
     count = len(await versions(client))
     files = rule_files()
     files[CLEANUP] = files[CLEANUP].replace("severity: critical", "severity: catastrophic", 1)
-    files["extra.yaml"] = "rules:\n  - id: x.bad\n    title: A bad rule here\n    kind: obligation\n    when: [{servce: {}}]\n"
+    files["extra.yaml"] = ("rules:\n  - id: x.bad\n    title: A bad rule here\n    kind: obligation\n"
+                           "    when: [{servce: {}}]\n")
     r = await client.post("/v1/rulesets", json={"files": files}, headers=bearer("operator"))
     assert r.status_code == 422
     errors = r.json()["errors"]
-    assert {"file": CLEANUP, "rule": "cleanup.unlicensed-business", "path": "severity"}.items() <= errors[0].items() or any(
-        e.get("file") == CLEANUP and e.get("rule") == "cleanup.unlicensed-business" and e["path"] == "severity" for e in errors)
+    assert any(e.get("file") == CLEANUP and e.get("rule") == "cleanup.unlicensed-business" and e["path"] == "severity"
+               for e in errors)
     assert any(e.get("file") == "extra.yaml" and e.get("rule") == "x.bad" for e in errors)
     assert len(await versions(client)) == count
     assert (await audit_events(client))[0]["outcome"] == "refused"
@@ -85,7 +88,8 @@ async def test_an_invalid_rule_set_lists_every_error_and_stores_nothing(client):
 
 async def test_unsafe_paths_are_refused(client):
     for bad in ("../escape.yaml", "/abs.yaml", "a/../../b.yaml"):
-        r = await client.post("/v1/rulesets", json={"files": {**rule_files(), bad: "rules: []\n"}}, headers=bearer("operator"))
+        r = await client.post("/v1/rulesets", json={"files": {**rule_files(), bad: "rules: []\n"}},
+                              headers=bearer("operator"))
         assert r.status_code == 422, bad
         assert any(e.get("file") == bad for e in r.json()["errors"])
 
@@ -130,7 +134,8 @@ async def test_preview_reports_what_would_appear_and_disappear(client):
     cdn = make_profile(licences=[], services=[{"type": "cdn", "regions": ["CN-GD"]}])
     recorded = (await client.post("/v1/assessments", json=cdn)).json()
     files = rule_files()
-    files[CLEANUP] = files[CLEANUP].replace("  - id: cleanup.new-cdn-permit-requirements", "  - id: cleanup.new-cdn-permit-requirement")
+    files[CLEANUP] = files[CLEANUP].replace("  - id: cleanup.new-cdn-permit-requirements",
+                                            "  - id: cleanup.new-cdn-permit-requirement")
     candidate = (await client.post("/v1/rulesets", json={"files": files}, headers=bearer("operator"))).json()["version"]
     r = await client.post(f"/v1/rulesets/{candidate}/preview", params={"limit": 5}, headers=bearer("operator"))
     assert r.status_code == 200, r.text
@@ -158,8 +163,11 @@ async def test_operator_endpoints_need_an_operator_token_and_change_nothing(clie
     active = (await client.get("/v1/rulesets/active")).json()["version"]
     count = len(await versions(client))
     files = retitled(rule_files(), "Never stored")
-    attempts = [("post", "/v1/rulesets", {"json": {"files": files}}), ("post", f"/v1/rulesets/{active}/activate", {}),
-                ("post", "/v1/rulesets/reload", {}), ("post", f"/v1/rulesets/{active}/preview", {}), ("get", "/v1/audit", {})]
+    attempts = [("post", "/v1/rulesets", {"json": {"files": files}}),
+                ("post", f"/v1/rulesets/{active}/activate", {}),
+                ("post", "/v1/rulesets/reload", {}),
+                ("post", f"/v1/rulesets/{active}/preview", {}),
+                ("get", "/v1/audit", {})]
     for method, path, kwargs in attempts:
         assert (await getattr(client, method)(path, **kwargs)).status_code == 401, path
         r = await getattr(client, method)(path, headers={"Authorization": "Bearer not-a-real-token-at-all"}, **kwargs)

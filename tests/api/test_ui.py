@@ -10,7 +10,7 @@ import pytest
 
 from service.profile.model import Profile
 from service.ui import STATIC
-from tests.conftest import REPO, make_profile
+from tests.helpers import REPO, make_profile
 
 SCRIPTS = sorted((STATIC / "js").glob("*.js"))
 
@@ -48,7 +48,7 @@ async def test_the_page_is_open_when_reading_needs_a_token(database_url):
     import httpx
 
     from service.main import shutdown
-    from tests.conftest import start_app
+    from tests.helpers import start_app
 
     closed = start_app(database_url, require_token_for_evaluation=True, require_token_for_reading=True)
     try:

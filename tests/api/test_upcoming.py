@@ -1,7 +1,7 @@
 """Upcoming duties and deadlines within the horizon (`horizon_days` on POST /v1/assessments and /compare)."""
 from __future__ import annotations
 
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 
 PI_HANDLER = {"as_of": "2020-06-01", "business": {"sectors": ["internet"]},
               "services": [{"type": "ecommerce_platform", "regions": ["CN-BJ"]}],

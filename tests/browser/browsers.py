@@ -38,4 +38,5 @@ def skip_or_fail_without_browser() -> None:
     missing = missing_prerequisites()
     if not missing:
         return
-    prerequisites.skip_or_fail(f"the browser tests need {' and '.join(missing)}; .ci/run installs them", "BROWSER_TESTS")
+    prerequisites.skip_or_fail(f"the browser tests need {' and '.join(missing)}; .ci/run installs them",
+                               "BROWSER_TESTS")

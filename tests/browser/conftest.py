@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import browsers
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.servers import start_server
 
 ARTIFACTS = REPO / "test-artifacts" / "ui"

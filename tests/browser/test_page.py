@@ -5,6 +5,7 @@ the API's own answer where the two must agree. Screenshots go to test-artifacts/
 """
 from __future__ import annotations
 
+import itertools
 import json
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from service.ui import STATIC
 from tests.browser.conftest import open_page, shot
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 from tests.integration.servers import start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -74,7 +75,8 @@ def test_assess_the_contract_example(page, server):
     assert "(licences[0].entry_requirements_met)" in conditional.locator(".conditional-on").text_content()
     quotes = card.locator("blockquote").all_text_contents()
     assert any(q.startswith(QUOTE) for q in quotes), quotes
-    assert "Notice on Cleaning Up and Regulating the Internet Access Service Market" in card.locator("figcaption").first.text_content()
+    caption = card.locator("figcaption").first.text_content()
+    assert "Notice on Cleaning Up and Regulating the Internet Access Service Market" in caption
 
     # the id links to the recorded answer, which is the same assessment
     link = report.locator("a.assessment-link")
@@ -230,7 +232,8 @@ def test_browse_instruments_rules_and_quotes(page, server):
     assert page.locator("h2").text_content() == rule["title"]
     tags = page.locator(".rule .tags").text_content()
     assert "Normative document" in tags and "Overdue" not in tags
-    assert "1 January 2018" in page.locator(".rule dl.facts").first.text_content()  # applies from the day the text gives
+    # applies from the day the text gives
+    assert "1 January 2018" in page.locator(".rule dl.facts").first.text_content()
     assert "consequence clauses" in page.locator(".rule .interpretation").text_content()
     assert page.locator(".rule blockquote").all_text_contents() == [c["quote"] for c in rule["citations"]]
     assert page.evaluate("document.activeElement.id") == "rule-heading"
@@ -254,7 +257,8 @@ def test_fields_the_service_may_add_show_when_present(page):
     def with_extras(route):
         answer = route.fetch().json()
         answer["obligations"][0]["explanation"] = "You offer cloud computing in Guangdong, and no licence covers it."
-        upcoming = dict(answer["obligations"][-1], rule_id="civilcode.takes-effect-2021", title="The Civil Code takes effect")
+        upcoming = dict(answer["obligations"][-1], rule_id="civilcode.takes-effect-2021",
+                        title="The Civil Code takes effect")
         answer["upcoming"] = [{"starts": starts, "obligation": upcoming}]
         route.fulfill(status=201, json=answer)
 
@@ -313,7 +317,7 @@ def test_keyboard_labels_and_headings(page):
         assert unlabelled == [], (route, unlabelled)
         levels = page.evaluate("() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
         assert levels[0] == 1 and levels.count(1) == 1, (route, levels)
-        skips = [(a, b) for a, b in zip(levels, levels[1:]) if b > a + 1]
+        skips = [(a, b) for a, b in itertools.pairwise(levels) if b > a + 1]
         assert skips == [], (route, levels)
 
 

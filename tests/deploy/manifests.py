@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.containers import required
 
 K8S = REPO / "deploy" / "k8s"
@@ -94,7 +94,8 @@ def semantic_errors(docs: list[dict], external_secrets: set[str] = frozenset(),
             sc = c.get("securityContext") or {}
             if sc.get("readOnlyRootFilesystem") is not True:
                 errors.append(f"{cw}: readOnlyRootFilesystem must be true")
-            if sc.get("allowPrivilegeEscalation") is not False or "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+            dropped = (sc.get("capabilities") or {}).get("drop") or []
+            if sc.get("allowPrivilegeEscalation") is not False or "ALL" not in dropped:
                 errors.append(f"{cw}: must not escalate privileges and must drop ALL capabilities")
             resources = c.get("resources") or {}
             for part in ("requests", "limits"):
@@ -117,7 +118,8 @@ def semantic_errors(docs: list[dict], external_secrets: set[str] = frozenset(),
         for v in volumes.values():
             cm = v.get("configMap")
             if cm and cm["name"] not in configmaps and not cm.get("optional"):
-                errors.append(f"{where}: volume {v['name']} needs ConfigMap {cm['name']!r}, which is not in the manifests")
+                errors.append(f"{where}: volume {v['name']} needs ConfigMap {cm['name']!r}, "
+                              "which is not in the manifests")
         engine = next((c for c in pod["containers"] if c["name"] == "engine"), None)
         if engine is None:
             errors.append(f"{where}: no container named engine")
@@ -153,7 +155,8 @@ def semantic_errors(docs: list[dict], external_secrets: set[str] = frozenset(),
     for name, hpa in by_kind.get("HorizontalPodAutoscaler", {}).items():
         target = hpa["spec"]["scaleTargetRef"]
         if target["kind"] != "Deployment" or target["name"] not in deployments:
-            errors.append(f"HorizontalPodAutoscaler/{name}: scales {target['kind']}/{target['name']}, not in the manifests")
+            errors.append(f"HorizontalPodAutoscaler/{name}: scales {target['kind']}/{target['name']}, "
+                          "not in the manifests")
         if not any((m.get("resource") or {}).get("name") == "cpu" for m in hpa["spec"].get("metrics") or []):
             errors.append(f"HorizontalPodAutoscaler/{name}: no CPU metric")
     for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from service.settings import Settings
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 DEPLOY = REPO / "deploy"
 VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")

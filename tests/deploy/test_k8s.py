@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.rulebase.loading import from_directory
 from service.errors import InvalidRuleSet
+from service.rulebase.loading import from_directory
 from service.settings import Settings
-from tests.conftest import RULES
 from tests.deploy.manifests import K8S, kustomize_command, load, problems, render
+from tests.helpers import RULES
 
 SETTINGS = set(Settings.model_fields)
 HERE = Path(__file__).resolve().parent

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests import prerequisites
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.integration.servers import free_port
 
 TOOLS = ("buildah", "debootstrap", "podman")
@@ -188,9 +188,9 @@ class Container:
     def wait_exit(self, timeout: float = 60) -> int:
         try:
             return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.kill()
-            raise AssertionError(f"the container did not stop within {timeout}s of SIGTERM:\n{self.output()}")
+            raise AssertionError(f"the container did not stop within {timeout}s of SIGTERM:\n{self.output()}") from exc
 
     def terminate(self, timeout: float = 60) -> int:
         """SIGTERM to the server inside, as a container runtime's stop sends it; returns buildah run's exit code."""

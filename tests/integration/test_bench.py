@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests import prerequisites
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SCRIPTS = {
     "evaluate.py": (["--runs", "20"], [r"small: median [\d.]+ ms, p99 [\d.]+ ms", r"large: median [\d.]+ ms"]),

@@ -23,7 +23,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import RULES, make_profile
+from tests.helpers import RULES, make_profile
 from tests.integration import containers as ct
 
 pytestmark = [pytest.mark.integration, pytest.mark.container]

@@ -11,12 +11,20 @@ import pytest
 from sqlmodel import select
 
 from service.store.db import Database
-from service.store.tables import Activation, RuleSetVersion
-from tests.conftest import bearer
+from service.store.tables import RuleSetActivation, RuleSetVersion
+from tests.helpers import bearer
 from tests.integration.servers import start_server
 from tests.integration.test_propagation import AUTH_ENV, new_rule_files
 
 pytestmark = pytest.mark.integration
+
+
+def activate(url: str, version: str) -> None:
+    """Ask the server at `url` to activate `version`, as an operator's client would; it may be killed under it."""
+    try:
+        httpx.post(f"{url}/v1/rulesets/{version}/activate", headers=bearer("operator"), timeout=30)
+    except httpx.HTTPError:
+        pass  # the server dies under it
 
 
 def test_sigkill_during_activation(tmp_path):
@@ -30,15 +38,7 @@ def test_sigkill_during_activation(tmp_path):
     outcomes = []
     for trial in range(6):
         target = versions[(trial + 1) % 2]
-        url = server.url
-
-        def activate():
-            try:
-                httpx.post(f"{url}/v1/rulesets/{target}/activate", headers=bearer("operator"), timeout=30)
-            except httpx.HTTPError:
-                pass  # the server dies under it
-
-        caller = threading.Thread(target=activate)
+        caller = threading.Thread(target=activate, args=(server.url, target))
         caller.start()
         time.sleep(random.uniform(0.0, 0.25))
         server.stop(signal.SIGKILL)
@@ -46,7 +46,7 @@ def test_sigkill_during_activation(tmp_path):
 
         db = Database(db_url)
         with db.session() as session:
-            newest = session.exec(select(Activation).order_by(Activation.id.desc())).first()
+            newest = session.exec(select(RuleSetActivation).order_by(RuleSetActivation.id.desc())).first()
             stored = {v.version: v.digest for v in session.exec(select(RuleSetVersion))}
         db.dispose()
         assert newest is not None and newest.version in stored and newest.digest == stored[newest.version]

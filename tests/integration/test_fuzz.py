@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import TOKENS, reset_postgres
+from tests.helpers import TOKENS, reset_postgres
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration

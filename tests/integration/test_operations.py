@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests.api.test_rulesets import retitled, rule_files
-from tests.conftest import TOKENS, bearer, make_profile
+from tests.helpers import TOKENS, bearer, make_profile
 from tests.integration.postgres import PrivatePostgres
 from tests.integration.servers import start_server
 
@@ -47,11 +47,14 @@ def test_json_logs_carry_the_request_id_and_never_a_token(tmp_path):
             r = http.post("/v1/assessments", json=make_profile(), headers={"X-Request-ID": "trace-7f3a"})
             assert r.status_code == 201 and r.headers["X-Request-ID"] == "trace-7f3a"
             files = retitled(rule_files(), "Unlicensed business (logged)")
-            up = http.post("/v1/rulesets", json={"files": files}, headers={**bearer("operator"), "X-Request-ID": "op-1"})
+            up = http.post("/v1/rulesets", json={"files": files},
+                           headers={**bearer("operator"), "X-Request-ID": "op-1"})
             assert up.status_code == 201, up.text
             wrong = "wrong-token-but-secret-0123456789"
             assert http.post("/v1/rulesets/reload", headers={"Authorization": f"Bearer {wrong}"}).status_code == 401
-            assert http.post("/v1/rulesets", content=b"{", headers={**bearer("operator"), "Content-Type": "application/json"}).status_code in (400, 422)
+            malformed = http.post("/v1/rulesets", content=b"{",
+                                  headers={**bearer("operator"), "Content-Type": "application/json"})
+            assert malformed.status_code in (400, 422)
     finally:
         server.stop_gracefully()
     out = server.output()
@@ -61,7 +64,8 @@ def test_json_logs_carry_the_request_id_and_never_a_token(tmp_path):
     assert any(line["request_id"] == "trace-7f3a" and line["route"] == "/v1/assessments" and line["status"] == 201
                for line in access), access
     assert any(line["request_id"] == "op-1" and line["status"] == 201 for line in access)
-    assert {"Started parent process", "Application startup complete."} & {line["message"].split(" [")[0] for line in lines}
+    messages = {line["message"].split(" [")[0] for line in lines}
+    assert {"Started parent process", "Application startup complete."} & messages
     for token in [*TOKENS.values(), wrong]:
         assert token not in out
 
@@ -72,7 +76,8 @@ def test_metrics_are_gathered_from_every_worker(tmp_path):
         pids = worker_pids(server.url, 2)
         with httpx.Client(timeout=5) as http:
             scrape = http.get(f"{server.url}/metrics").text
-        counted = sum(float(v) for v in re.findall(r'compliance_http_requests_total\{[^}]*route="/readyz"[^}]*\} (\S+)', scrape))
+        readyz = re.findall(r'compliance_http_requests_total\{[^}]*route="/readyz"[^}]*\} (\S+)', scrape)
+        counted = sum(float(v) for v in readyz)
         assert counted >= 2  # both workers' /readyz answers, whichever worker was scraped
         active = re.findall(r'compliance_ruleset_active\{[^}]*pid="(\d+)"[^}]*\} 1\.0', scrape)
         assert {int(p) for p in active} == pids  # each worker says which version it serves
@@ -116,7 +121,8 @@ def test_a_worker_killed_under_load_leaves_the_others_serving(tmp_path):
         for t in threads:
             t.join()
         # only connections held by the dead worker broke, and none got an error status
-        assert all(f.startswith(("RemoteProtocolError", "ReadError", "ConnectError", "WriteError")) for f in failures), failures
+        disconnects = ("RemoteProtocolError", "ReadError", "ConnectError", "WriteError")
+        assert all(f.startswith(disconnects) for f in failures), failures
         assert len(failures) <= 8, failures
         assert len(after_kill) > 50, "the surviving worker kept answering"
         replaced = worker_pids(server.url, 2)  # uvicorn started a new worker in its place

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 from tests.integration.postgres import PrivatePostgres
 from tests.integration.servers import start_server
 
@@ -51,7 +51,8 @@ def run_outage(pg: PrivatePostgres, tmp_path) -> None:
     ok: list[str] = []
     refused: list[int] = []
     errors: list[str] = []
-    threads = [threading.Thread(target=post_continuously, args=(server.url, stop, ok, refused, errors)) for _ in range(4)]
+    threads = [threading.Thread(target=post_continuously, args=(server.url, stop, ok, refused, errors))
+               for _ in range(4)]
     for t in threads:
         t.start()
     time.sleep(1.5)

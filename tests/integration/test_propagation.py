@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import TOKENS, bearer, make_profile, reset_postgres
+from tests.helpers import TOKENS, bearer, make_profile, reset_postgres
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,8 @@ class Load:
                     body = r.json()
                     version = body["ruleset"]["version"]
                     title = {o["rule_id"]: o["title"] for o in body["obligations"]}.get(RULE)
-                    if version not in self.titles or title != self.titles[version] or r.headers["X-Ruleset-Version"] != version:
+                    if (version not in self.titles or title != self.titles[version]
+                            or r.headers["X-Ruleset-Version"] != version):
                         self.mixed.append(f"{version}: {title}")
                     self.ok += 1
 

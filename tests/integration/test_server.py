@@ -7,8 +7,8 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import RULES, make_profile
 from service.rulebase.loading import MAX_FILES
+from tests.helpers import RULES, make_profile
 from tests.integration.servers import BIN, start_server
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,8 @@ def test_two_workers_serve(tmp_path):
     s = start_server(tmp_path, env={"WORKERS": "2"})
     try:
         with httpx.Client(base_url=s.url, timeout=10) as http:
-            versions = {http.post("/v1/assessments", json=make_profile()).json()["ruleset"]["version"] for _ in range(20)}
+            answers = [http.post("/v1/assessments", json=make_profile()).json() for _ in range(20)]
+            versions = {answer["ruleset"]["version"] for answer in answers}
         assert len(versions) == 1
     finally:
         s.stop_gracefully()
@@ -89,5 +90,6 @@ def test_cli_check_and_eval(tmp_path):
     none = subprocess.run([str(BIN / "compliance-engine"), "eval", str(profile), "--as-of", "2017-02-01",
                            "--horizon-days", "0"], capture_output=True, text=True)
     assert none.returncode == 0 and "deadlines within" not in none.stdout
-    as_json = subprocess.run([str(BIN / "compliance-engine"), "eval", str(profile), "--json"], capture_output=True, text=True)
+    as_json = subprocess.run([str(BIN / "compliance-engine"), "eval", str(profile), "--json"],
+                             capture_output=True, text=True)
     assert json.loads(as_json.stdout)["obligations"]

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from service.profile.model import Profile
-from tests.conftest import RULES
+from tests.helpers import RULES
 
 DAY = dt.timedelta(days=1)
 

@@ -6,19 +6,18 @@ without time zone by the session's time zone, and refuses a string longer than i
 from __future__ import annotations
 
 import asyncio
-
 import datetime as dt
-import tempfile
-from pathlib import Path
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from service.store.journal import DecisionJournal
 from service.store import audit, decisions
-from service.store import rulesets as store
+from service.store import ruleset_versions as store
 from service.store.db import Database, normalise_url, revisions
+from service.store.journal import DecisionJournal
 from service.store.tables import ACTOR_LENGTH
 from tests.integration.servers import BIN
 

@@ -5,16 +5,16 @@ import datetime as dt
 
 from service.engine.questions import ask
 from service.profile.model import Profile
-from tests.unit.rulesets import CITATION, compile_rules, fired
+from tests.helpers import CITATION, compile_rules, fired
 
 MPS_GUIDELINES = {"instrument_id": "mps-2019-internet-pi-security-guidelines", "document": "001_e95f85c7a5551e8f.txt",
-                  "quote": "prior explicit consents from the users are compulsory if an application of a user profiling "
-                           "service may bring legal consequences to the users."}
+                  "quote": "prior explicit consents from the users are compulsory if an application of a user "
+                           "profiling service may bring legal consequences to the users."}
 IP_RECORDAL = {"instrument_id": "miit-2019-ip-address-recordal", "document": "001_e95f85c7a5551e8f.txt",
                "quote": "ISPs shall conduct ordinary business self-inspections."}
 SHANGHAI_PLAN = {"instrument_id": "shanghai-cac-2019-incident-contingency-plan", "document": "003_d982fa287fc45213.txt",
-                 "quote": "the relevant entity must report it to the competent authority verbally within half an hour and "
-                          "in writing within one hour."}
+                 "quote": "the relevant entity must report it to the competent authority verbally within half an hour "
+                          "and in writing within one hour."}
 OLD_IDC = {"type": "IDC", "regions": ["CN-BJ"], "granted": "2011-06-01", "scope": ["idc"]}
 CLOUD = {"type": "cloud_computing", "regions": ["CN-BJ"], "since": "2016-05-01"}
 
@@ -38,13 +38,14 @@ def test_a_finding_carries_the_legal_force_of_the_instrument_it_rests_on(tmp_pat
 def test_a_rule_applies_from_the_day_its_instrument_took_effect(tmp_path):
     compiled = compile_rules(tmp_path, [{"id": "t.x", "when": [{"service": {"type": "cdn"}}]}])
     assert "t.x" not in fired(compiled, {"as_of": "2017-01-16", "services": [{"type": "cdn"}]})
-    assert fired(compiled, {"as_of": "2017-01-17", "services": [{"type": "cdn"}]})["t.x"].applies_from == dt.date(2017, 1, 17)
+    finding = fired(compiled, {"as_of": "2017-01-17", "services": [{"type": "cdn"}]})["t.x"]
+    assert finding.applies_from == dt.date(2017, 1, 17)
 
 
 def test_a_standard_applies_from_its_implementation_until_it_is_replaced(tmp_path):
     spec_2017 = {"instrument_id": "tc260-2018-pi-security-specification", "document": "003_d982fa287fc45213.txt",
-                 "quote": "the Information Security Technology \u2013 Personal Information Security Specification which "
-                          "came into effect in 2018"}
+                 "quote": "the Information Security Technology \u2013 Personal Information Security Specification "
+                          "which came into effect in 2018"}
     compiled = compile_rules(tmp_path, [{"id": "t.x", "kind": "advisory", "citations": [spec_2017],
                                          "when": [{"data": {"category": "personal_information"}}]}])
     holding = {"data": [{"category": "personal_information"}]}
@@ -57,7 +58,8 @@ def test_a_finding_whose_instrument_has_no_established_date_says_so(tmp_path):
                                          "when": [{"service": {"type": "isp"}}]}])
     assert "t.x" not in fired(compiled, {"as_of": "2019-04-10", "services": [{"type": "isp"}]})
     finding = fired(compiled, {"as_of": "2019-04-11", "services": [{"type": "isp"}]})["t.x"]
-    assert finding.caveats and finding.caveats[0].startswith("Date of entry into force not established (source 001 says")
+    assert finding.caveats
+    assert finding.caveats[0].startswith("Date of entry into force not established (source 001 says")
     assert "the rule is applied from 11 April 2019" in finding.caveats[0]
     assert finding.citations[0].legal_status == "in_force_date_not_established"
 
@@ -73,10 +75,13 @@ def test_a_finding_that_depends_on_an_unstated_fact_names_it(tmp_path):
     assert list(unstated) == ["t.unstated"]
     [fact] = unstated["t.unstated"].conditional_on
     assert fact.path == "licences[0].assured_corresponding_permit"
-    assert "written assurance" in fact.statement and fact.statement.endswith("(licences[0].assured_corresponding_permit).")
-    stated = fired(compiled, {"as_of": "2017-06-01", "licences": [{**OLD_IDC, "assured_corresponding_permit": False}]})
+    assert "written assurance" in fact.statement
+    assert fact.statement.endswith("(licences[0].assured_corresponding_permit).")
+    not_assured = {**OLD_IDC, "assured_corresponding_permit": False}
+    stated = fired(compiled, {"as_of": "2017-06-01", "licences": [not_assured]})
     assert list(stated) == ["t.stated"] and stated["t.stated"].conditional_on == []
-    assert fired(compiled, {"as_of": "2017-06-01", "licences": [{**OLD_IDC, "assured_corresponding_permit": True}]}) == {}
+    assured = {**OLD_IDC, "assured_corresponding_permit": True}
+    assert fired(compiled, {"as_of": "2017-06-01", "licences": [assured]}) == {}
 
 
 def test_questions_ask_first_for_what_the_findings_depend_on(tmp_path):
@@ -97,8 +102,9 @@ def test_questions_ask_first_for_what_the_findings_depend_on(tmp_path):
 
 
 def test_a_named_interpretation_is_shown_with_the_finding(tmp_path):
-    from tests.unit.rulesets import write_rules
     import yaml
+
+    from tests.helpers import write_rules
 
     write_rules(tmp_path, [{"id": "t.x", "interpretation": "dates", "when": [{"service": {"type": "cdn"}}]}])
     path = tmp_path / "test.yaml"
@@ -125,4 +131,5 @@ def test_a_local_instrument_reaches_businesses_there_not_every_nationwide_servic
     assert "t.sh" not in fired(compiled, nationwide)
     assert "t.sh" in fired(compiled, {**nationwide, "business": {"registered_region": "CN-SH"}})
     assert "t.sh" in fired(compiled, {**nationwide, "services": [{"type": "mobile_app", "regions": ["CN", "CN-SH"]}]})
-    assert "t.sh" not in fired(compiled, {**nationwide, "as_of": "2019-10-29", "business": {"registered_region": "CN-SH"}})
+    assert "t.sh" not in fired(compiled, {**nationwide, "as_of": "2019-10-29",
+                                          "business": {"registered_region": "CN-SH"}})

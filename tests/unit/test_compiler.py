@@ -4,7 +4,7 @@ from __future__ import annotations
 from service.engine.compiler import compile_ruleset
 from service.rulebase.loading import from_directory
 from service.rulebase.ruleset import build_ruleset
-from tests.conftest import RULES
+from tests.helpers import RULES
 
 
 def walk(node, inside_iany=False, found=None):

@@ -5,12 +5,14 @@ import json
 import threading
 
 from service.profile.model import Profile
-from tests.conftest import make_profile
+from tests.helpers import make_profile
 
 LARGE = make_profile(
     licences=[{"type": t, "regions": ["CN-BJ", "CN-SH"], "granted": "2011-06-01"} for t in ("IDC", "ISP", "CDN")],
-    services=[{"type": t, "regions": ["CN-BJ", "CN-GD", "CN"]} for t in ("cloud_computing", "cdn", "isp", "mobile_app", "idc")],
-    network_resources=[{"kind": "ip_addresses", "provider_licensed": False, "recorded": False, "sublet_for_idc_isp": True}],
+    services=[{"type": t, "regions": ["CN-BJ", "CN-GD", "CN"]}
+              for t in ("cloud_computing", "cdn", "isp", "mobile_app", "idc")],
+    network_resources=[{"kind": "ip_addresses", "provider_licensed": False, "recorded": False,
+                        "sublet_for_idc_isp": True}],
     cross_border=[{"kind": "vpn", "approved": False, "purpose": "business_operations"}],
 )
 
@@ -90,10 +92,14 @@ def test_no_engine_state_is_left_behind(compiled):
 
 def test_regions_outside_the_mainland_are_reported_not_assessed(compiled):
     """Hong Kong, Macao and Taiwan carry ISO 3166-2:CN codes, but the instruments govern the mainland."""
-    unlicensed_cdn = {"licences": [], "business": {"name": "Edge Ltd", "registered_region": "CN-HK"}}
-    in_guangdong = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-GD"]}], **unlicensed_cdn)))
-    in_hong_kong = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-HK"]}], **unlicensed_cdn)))
-    both = json.loads(answer(compiled, make_profile(services=[{"type": "cdn", "regions": ["CN-GD", "CN-HK"]}], **unlicensed_cdn)))
+    def unlicensed_cdn(*regions: str) -> dict:
+        profile = make_profile(services=[{"type": "cdn", "regions": list(regions)}], licences=[],
+                               business={"name": "Edge Ltd", "registered_region": "CN-HK"})
+        return json.loads(answer(compiled, profile))
+
+    in_guangdong = unlicensed_cdn("CN-GD")
+    in_hong_kong = unlicensed_cdn("CN-HK")
+    both = unlicensed_cdn("CN-GD", "CN-HK")
     cdn_rules = {o["rule_id"] for o in in_guangdong["obligations"] if "CN-GD" in json.dumps(o)}
     assert cdn_rules, "an unlicensed CDN in Guangdong has duties"
     assert not cdn_rules & {o["rule_id"] for o in in_hong_kong["obligations"]}

@@ -8,7 +8,7 @@ from service.profile import labels
 from service.rulebase import explanations
 from service.rulebase.loading import from_directory
 from service.rulebase.ruleset import build_ruleset
-from tests.unit.rulesets import compile_rules, fired, write_rules
+from tests.helpers import compile_rules, fired, write_rules
 
 CDN_BEYOND_REGION = {
     "id": "t.cdn-beyond-region",
@@ -134,7 +134,8 @@ def test_dates_numbers_and_codes(tmp_path):
     compiled = compile_rules(tmp_path, [rule])
     try:
         got = fired(compiled, {"as_of": "2017-02-01", "services": [
-            {"type": "mobile_app", "attributes": {"users": 2500000}}, {"type": "mobile_app", "attributes": {"users": 1500}}]})
+            {"type": "mobile_app", "attributes": {"users": 2500000}},
+            {"type": "mobile_app", "attributes": {"users": 1500}}]})
         assert got["t.users"].explanation == (
             "A mobile app with 1,500 and 2,500,000 users; due 31 March 2017 (2017-03-31), judged on 1 February 2017; "
             "type mobile_app.")
@@ -147,7 +148,8 @@ def test_without_a_template_the_title_and_reasons_make_the_sentence(tmp_path):
                                          "when": [{"service": {"type": "cdn", "region": "$r"}}]}])
     try:
         got = fired(compiled, {"services": [{"type": "cdn", "regions": ["CN-GD"]}]})
-        assert got["t.plain"].explanation == "CDN needs a permit. This applies because the profile shows: service cdn in CN-GD."
+        assert got["t.plain"].explanation == (
+            "CDN needs a permit. This applies because the profile shows: service cdn in CN-GD.")
     finally:
         compiled.close()
 

@@ -5,7 +5,7 @@ import csv
 import datetime as dt
 import io
 
-from service.engine.assessment import Assessment, Citation, Deadline, Obligation, RulesetRef, Source, Upcoming
+from service.engine.assessment import Assessment, Citation, Deadline, Obligation, RuleSetRef, Source, Upcoming
 from service.exports import report, table
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
@@ -18,7 +18,7 @@ def hostile_assessment() -> Assessment:
     finding = Obligation(rule_id="t.rule", kind="violation", title=f"=HYPERLINK(\"http://x\") {HOSTILE}",
                          summary="-1+1", severity="high", citations=[citation], because=["@SUM(A1)", HOSTILE],
                          explanation=f"You {HOSTILE}.", deadline=dt.date(2017, 3, 31))
-    return Assessment(assessment_id="01TEST", ruleset=RulesetRef(version="v<1>", digest="sha256:x"),
+    return Assessment(assessment_id="01TEST", ruleset=RuleSetRef(version="v<1>", digest="sha256:x"),
                       as_of=dt.date(2017, 1, 1), horizon_days=365, obligations=[finding], derived_facts=[],
                       upcoming=[Upcoming(starts=dt.date(2017, 4, 1), days_until=90, obligation=finding)],
                       deadlines=[Deadline(date=dt.date(2017, 3, 31), days_left=89, rule_id="t.rule", kind="violation",
@@ -37,17 +37,17 @@ def test_the_csv_quotes_and_defuses_formulas():
     text = table.render(hostile_assessment())
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == 3  # header, the finding, the same finding upcoming
-    row = dict(zip(table.COLUMNS, rows[1]))
+    row = dict(zip(table.COLUMNS, rows[1], strict=True))
     assert row["title"].startswith("'=HYPERLINK(")
     assert row["summary"] == "'-1+1"
     assert row["because"] == f"'@SUM(A1); {HOSTILE}"
     assert row["quote"] == f'He said "stop", then, {HOSTILE}\nnext line'
     assert row["provision"] == 'II"(1)' and row["deadline"] == "2017-03-31" and row["overdue"] == "false"
-    assert dict(zip(table.COLUMNS, rows[2]))["starts"] == "2017-04-01"
+    assert dict(zip(table.COLUMNS, rows[2], strict=True))["starts"] == "2017-04-01"
 
 
 def test_only_a_leading_formula_character_is_defused():
     a = hostile_assessment()
     a.obligations[0].because.reverse()
     rows = list(csv.reader(io.StringIO(table.render(a), newline="")))
-    assert dict(zip(table.COLUMNS, rows[1]))["because"] == f"{HOSTILE}; @SUM(A1)"
+    assert dict(zip(table.COLUMNS, rows[1], strict=True))["because"] == f"{HOSTILE}; @SUM(A1)"

@@ -9,15 +9,20 @@ def facts_of(profile: dict) -> list[dict]:
     return build_facts(Profile.model_validate(profile))
 
 
+def facts_of_kind(profile: dict, kind: str) -> list[dict]:
+    return [f for f in facts_of(profile) if f["t"] == kind]
+
+
 def test_a_service_is_one_fact_per_region_with_the_regions_containing_it():
-    services = [f for f in facts_of({"services": [{"type": "cdn", "regions": ["CN-GD-SZ", "CN"]}]}) if f["t"] == "service"]
+    services = facts_of_kind({"services": [{"type": "cdn", "regions": ["CN-GD-SZ", "CN"]}]}, "service")
     assert [(f["region"], f["region__province"], f["region__country"]) for f in services] == [
         ("CN-GD-SZ", "CN-GD", "CN"), ("CN", "CN", "CN")]
 
 
 def test_a_licence_is_one_fact_per_region_and_covered_service():
-    licences = [f for f in facts_of({"licences": [{"type": "IDC", "regions": ["CN-BJ", "CN-SH"], "granted": "2011-06-01",
-                                                   "scope": ["idc", "cloud_computing"]}]}) if f["t"] == "licence"]
+    licence = {"type": "IDC", "regions": ["CN-BJ", "CN-SH"], "granted": "2011-06-01",
+               "scope": ["idc", "cloud_computing"]}
+    licences = facts_of_kind({"licences": [licence]}, "licence")
     assert sorted((f["region"], f["scope"]) for f in licences) == [
         ("CN-BJ", "cloud_computing"), ("CN-BJ", "idc"), ("CN-SH", "cloud_computing"), ("CN-SH", "idc")]
     assert {f["granted"] for f in licences} == {20110601}
@@ -29,9 +34,9 @@ def test_a_licence_without_scope_covers_its_own_type():
 
 
 def test_presence_covers_registration_and_operation():
-    presence = {f["region"]: (f["registered"], f["operates"]) for f in facts_of(
-        {"business": {"registered_region": "CN-SH"}, "services": [{"type": "mobile_app", "regions": ["CN-SH", "CN-BJ"]}]})
-        if f["t"] == "presence"}
+    profile = {"business": {"registered_region": "CN-SH"},
+               "services": [{"type": "mobile_app", "regions": ["CN-SH", "CN-BJ"]}]}
+    presence = {f["region"]: (f["registered"], f["operates"]) for f in facts_of_kind(profile, "presence")}
     assert presence == {"CN-SH": (True, True), "CN-BJ": (False, True)}
 
 
@@ -41,14 +46,16 @@ def test_unstated_values_are_absent_not_false():
 
 
 def test_unknown_attributes_are_kept_out_of_the_facts_and_reported():
-    profile = Profile.model_validate({"services": [{"type": "mobile_app", "attributes": {"users": 5, "colour": "blue"}}]})
+    profile = Profile.model_validate(
+        {"services": [{"type": "mobile_app", "attributes": {"users": 5, "colour": "blue"}}]})
     service = [f for f in build_facts(profile) if f["t"] == "service"][0]
     assert service["attributes"] == {"users": 5}
     assert profile.unused_attributes() == [("services[0].attributes.colour", "colour")]
 
 
 def test_the_same_profile_gives_the_same_facts():
-    profile = {"business": {"sectors": ["media", "internet"]}, "services": [{"type": "cdn", "regions": ["CN-GD", "CN-BJ"]}]}
+    profile = {"business": {"sectors": ["media", "internet"]},
+               "services": [{"type": "cdn", "regions": ["CN-GD", "CN-BJ"]}]}
     assert facts_of(profile) == facts_of(profile)
 
 

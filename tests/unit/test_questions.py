@@ -8,9 +8,10 @@ import pytest
 from bench.profiles import SMALL
 from service.engine.questions import ask, propose, reporting
 from service.profile.model import Profile
-from tests.conftest import make_profile
-from tests.unit.rulesets import compile_rules
+from tests.helpers import compile_rules, make_profile
 
+#: A question's score: the severities of the rules it opens, summed with these weights.
+WEIGHTS = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 
 def patched(profile: dict, ops: list[dict]) -> dict:
     """RFC 6902 `add`, written independently of the service's own, on the profile as the service reads it."""
@@ -50,7 +51,7 @@ def test_every_question_opens_the_rules_it_names_and_only_new_ones(compiled, nam
             after = reporting(compiled, Profile.model_validate(patched(profile, q.patch)), as_of)
             opened = {o.rule_id for o in q.opens}
             assert opened == after - before, (q.statement, opened ^ (after - before))
-            assert q.score == sum({"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}[o.severity] for o in q.opens)
+            assert q.score == sum(WEIGHTS[o.severity] for o in q.opens)
             for rule_id in opened:
                 assert answer.rules[rule_id].citations, rule_id
 
@@ -100,9 +101,9 @@ def test_an_unstated_attribute_of_a_listed_service_is_asked(compiled):
 
 
 def test_a_new_service_is_offered_where_the_business_is_known_to_be(compiled):
-    answer = ask(compiled, Profile.model_validate({"as_of": "2020-10-01", "business": {"registered_region": "CN-GD"},
-                                                   "services": [{"type": "mobile_app", "regions": ["CN-GD-SZ", "CN"]}]}),
-                 200, limit=200)
+    profile = {"as_of": "2020-10-01", "business": {"registered_region": "CN-GD"},
+               "services": [{"type": "mobile_app", "regions": ["CN-GD-SZ", "CN"]}]}
+    answer = ask(compiled, Profile.model_validate(profile), 200, limit=200)
     new = {q.statement: q for g in answer.groups if g.group == "services" for q in g.questions}
     q = new["You offer financial information services in all of China (CN)."]
     assert q.id == "services[+]=financial_information_services@CN"
@@ -113,7 +114,8 @@ def test_a_new_service_is_offered_where_the_business_is_known_to_be(compiled):
 
 def test_an_attribute_is_asked_of_the_kinds_of_item_rules_test_it_on_and_once(compiled):
     profile = {"as_of": "2020-10-01", "business": {"sectors": ["internet"]},
-               "services": [{"type": "cloud_computing", "regions": ["CN-BJ"]}, {"type": "mobile_app", "regions": ["CN"]},
+               "services": [{"type": "cloud_computing", "regions": ["CN-BJ"]},
+                            {"type": "mobile_app", "regions": ["CN"]},
                             {"type": "mobile_app", "regions": ["CN-SH"]}]}
     answer = ask(compiled, Profile.model_validate(profile), 200, limit=200)
     paths = {q.path for g in answer.groups for q in g.questions}

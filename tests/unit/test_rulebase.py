@@ -6,7 +6,7 @@ import pytest
 from service.engine.checks import fired_rules
 from service.rulebase.loading import from_directory
 from service.rulebase.ruleset import build_ruleset
-from tests.conftest import RULES
+from tests.helpers import RULES
 
 RULESET = build_ruleset(from_directory(RULES))
 

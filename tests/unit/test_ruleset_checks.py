@@ -6,7 +6,7 @@ import pytest
 from service.errors import InvalidRuleSet
 from service.rulebase.loading import from_directory, parse_yaml
 from service.rulebase.ruleset import build_ruleset
-from tests.unit.rulesets import CITATION, write_rules
+from tests.helpers import CITATION, write_rules
 
 
 def problems(tmp_path, rules, examples=None) -> list[str]:
@@ -63,7 +63,8 @@ def test_operator_on_the_wrong_kind_of_field(tmp_path):
 
 
 def test_variable_used_before_it_is_bound(tmp_path):
-    msg = one(tmp_path, [{"id": "t.x", "when": [{"licence": {"region": {"covers": "$r"}}}, {"service": {"region": "$r"}}]}])
+    msg = one(tmp_path, [{"id": "t.x", "when": [{"licence": {"region": {"covers": "$r"}}},
+                                                {"service": {"region": "$r"}}]}])
     assert "when[0].licence.region.covers" in msg and "$r is used before a condition binds it" in msg
 
 
@@ -86,16 +87,19 @@ def test_quote_not_in_the_source(tmp_path):
 
 
 def test_a_draft_cannot_be_binding(tmp_path):
-    citation = {"instrument_id": "cac-2019-pi-cross-border-assessment-measures-draft", "document": "003_d982fa287fc45213.txt",
-                "quote": "network operators must record all cross-border transfers and retain the records for at least five years."}
-    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "cdn"}}], "citations": [citation]}])
+    citation = {"instrument_id": "cac-2019-pi-cross-border-assessment-measures-draft",
+                "document": "003_d982fa287fc45213.txt",
+                "quote": "network operators must record all cross-border transfers and retain the records for at least "
+                         "five years."}
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "cdn"}}],
+                          "citations": [citation]}])
     assert msg.startswith("test.yaml:t.x:kind:") and "it may report advisory, not obligation" in msg
     assert "a draft is never binding" in msg
 
 
 MPS_GUIDELINES = {"instrument_id": "mps-2019-internet-pi-security-guidelines", "document": "001_e95f85c7a5551e8f.txt",
-                  "quote": "prior explicit consents from the users are compulsory if an application of a user profiling "
-                           "service may bring legal consequences to the users."}
+                  "quote": "prior explicit consents from the users are compulsory if an application of a user "
+                           "profiling service may bring legal consequences to the users."}
 CRITICISM = {"instrument_id": "shca-2018-network-security-monitoring-criticism", "document": "003_d982fa287fc45213.txt",
              "quote": "recently criticised four telecoms and internet companies for failing to improve their network "
                       "security monitoring and forecasting systems"}
@@ -141,13 +145,15 @@ def test_a_rule_resting_on_an_instrument_with_no_established_date_must_say_when_
                 "quote": "ISPs shall conduct ordinary business self-inspections."}
     msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "when": [{"service": {"type": "isp"}}],
                           "citations": [citation]}])
-    assert msg.startswith("test.yaml:t.x:applies_from: the day miit-2019-ip-address-recordal took effect is not established")
+    assert msg.startswith(
+        "test.yaml:t.x:applies_from: the day miit-2019-ip-address-recordal took effect is not established")
 
 
 def test_an_enforcement_report_is_a_notice(tmp_path):
-    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "jurisdiction": "CN-SH", "when": [{"service": {"type": "isp"}}],
-                          "citations": [CRITICISM]}])
-    assert msg.startswith("test.yaml:t.x:kind:") and "an enforcement action" in msg and "it may report notice, not obligation" in msg
+    msg = one(tmp_path, [{"id": "t.x", "kind": "obligation", "jurisdiction": "CN-SH",
+                          "when": [{"service": {"type": "isp"}}], "citations": [CRITICISM]}])
+    assert msg.startswith("test.yaml:t.x:kind:") and "an enforcement action" in msg
+    assert "it may report notice, not obligation" in msg
 
 
 def test_an_interpretation_name_must_be_defined_in_the_file(tmp_path):
@@ -157,7 +163,8 @@ def test_an_interpretation_name_must_be_defined_in_the_file(tmp_path):
 
 def test_a_regional_instrument_needs_a_regional_rule(tmp_path):
     citation = {"instrument_id": "shanghai-cac-2019-incident-contingency-plan", "document": "003_d982fa287fc45213.txt",
-                "quote": "the relevant entity must report it to the competent authority verbally within half an hour and in writing within one hour."}
+                "quote": "the relevant entity must report it to the competent authority verbally within half an hour "
+                         "and in writing within one hour."}
     msg = one(tmp_path, [{"id": "t.x", "when": [{"service": {"type": "cdn"}}], "citations": [citation]}])
     assert msg.startswith("test.yaml:t.x:jurisdiction:") and "CN-SH" in msg
 

@@ -1,7 +1,9 @@
-"""POST /v1/assessments, GET /v1/assessments/{id} (.csv, /report), POST /v1/assessments/compare, /batch, /questions."""
+"""POST /v1/assessments, GET /v1/assessments/{id} (.csv, /report), POST /v1/assessments/compare, /batch,
+/questions."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -12,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 from service import assessments, batches, evaluation
 from service.api import batch as batch_http
 from service.api.auth import Evaluator, Reader, authorize
-from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, RuleSetsDep
-from service.api.problems import documented
+from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, ServingDep
+from service.api.problems import OpenApiResponses, documented
 from service.api.responses import json_bytes, versioned
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
@@ -21,29 +23,32 @@ from service.errors import InvalidRequest, from_pydantic
 from service.exports import report as exports_report
 from service.exports import table as exports_table
 from service.profile.model import Profile
+from service.serving import Serving
+from service.store.journal import DecisionJournal
 
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
-PROBLEMS = {422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, "
-                             "MAX_RULE_FIRINGS, MAX_REQUEST_WORK): the problem names each path and the bound"),
-            413: documented("Body larger than the configured limit"),
-            503: documented("The evaluation ran past EVALUATION_TIMEOUT_MS and was stopped (nothing recorded), or the "
-                            "decision log cannot take the record; see Retry-After")}
+PROBLEMS: OpenApiResponses = {
+    422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, MAX_RULE_FIRINGS, "
+                    "MAX_REQUEST_WORK): the problem names each path and the bound"),
+    413: documented("Body larger than the configured limit"),
+    503: documented("The evaluation ran past EVALUATION_TIMEOUT_MS and was stopped (nothing recorded), or the decision "
+                    "log cannot take the record; see Retry-After")}
 
 
-RECORD = Query(True, description="Record the assessment in the decision log (false: evaluate only; it cannot be read back).")
-HORIZON = Query(evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
-                description="How many days past as_of to look for duties that start (`upcoming`) and deadlines that fall "
-                            "(`deadlines`).")
+RECORD = Query(True, description=(
+    "Record the assessment in the decision log (false: evaluate only; it cannot be read back)."))
+HORIZON = Query(evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS, description=(
+    "How many days past as_of to look for duties that start (`upcoming`) and deadlines that fall (`deadlines`)."))
 
 
 class AssessQuery(BaseModel):
     """The query of POST /v1/assessments, read by the handler itself: FastAPI's parameter machinery cost
     ~10% of this route's time. Documented from this model, validated by it, errors named query.<name>."""
 
-    record: bool = Field(True, description=RECORD.description)
-    horizon_days: int = Field(evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
+    record: bool = Field(default=True, description=RECORD.description)
+    horizon_days: int = Field(default=evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
                               description=HORIZON.description)
 
 
@@ -60,7 +65,7 @@ def read_query(request: Request) -> AssessQuery:
         raise InvalidRequest("; ".join(f"{e.path}: {e.message}" for e in errors[:3]), errors) from None
 
 
-def query_parameters(model: type[BaseModel]) -> list[dict]:
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """OpenAPI parameters for a query read by hand."""
     schema = model.model_json_schema()
     return [{"name": name, "in": "query", "required": False, "description": prop.pop("description", ""),
@@ -68,7 +73,8 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
-    **PROBLEMS, 200: {"description": "Evaluated and not recorded (record=false): no Location, not readable later"}},
+    **PROBLEMS, 200: {"model": Assessment,
+                      "description": "Evaluated and not recorded (record=false): no Location, not readable later"}},
              openapi_extra={"parameters": query_parameters(AssessQuery)},
              summary="Evaluate one profile and record it in the decision log")
 async def create_assessment(profile: Profile, request: Request) -> Response:
@@ -79,14 +85,17 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
     record, horizon_days = query.record, query.horizon_days
     state = request.app.state
     limits: evaluation.Limits = state.limits
-    with state.rulesets.lease() as loaded:
+    serving: Serving = state.serving
+    evaluations: evaluation.Evaluations = state.evaluations
+    with serving.lease() as loaded:
         work = evaluation.size(profile, limits).work
         recorded = evaluation.cached(loaded, profile, horizon_days)  # an identical profile seen: no evaluation
         if recorded is None:
-            recorded = await state.evaluations.run(work, evaluation.evaluate, loaded, profile, limits.budget(),
-                                                   horizon_days)
+            recorded = await evaluations.run(work, evaluation.evaluate, loaded, profile, limits.budget(),
+                                             horizon_days)
     if record:
-        await assessments.record(state.journal, recorded, asyncio.get_running_loop())
+        journal: DecisionJournal = state.journal
+        await assessments.record(journal, recorded, asyncio.get_running_loop())
     return versioned(recorded.answer.body_bytes(recorded.assessment_id), recorded.answer.ruleset_version,
                      status=201 if record else 200,
                      headers={"Location": f"/v1/assessments/{recorded.assessment_id}"} if record else None)
@@ -94,7 +103,8 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
 
 # before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
 @router.get("/{assessment_id}.csv", response_class=Response, responses={
-    200: {"content": {"text/csv": {}}, "description": "One row per finding and citation (UTF-8, RFC 4180)"},
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+          "description": "One row per finding and citation (UTF-8, RFC 4180)"},
     404: documented("No such assessment")},
             summary="A recorded assessment as CSV: one row per finding and citation")
 async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
@@ -106,7 +116,7 @@ async def export_csv(db: DbDep, journal: JournalDep, _: Reader, assessment_id: s
 
 @router.get("/{assessment_id}/report", response_class=HTMLResponse, responses={404: documented("No such assessment")},
             summary="A recorded assessment as a printable HTML report, grouped by instrument and kind")
-async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> HTMLResponse:
+async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
     assessment = await run_in_threadpool(assessments.recorded_assessment, db, journal, assessment_id)
     return versioned(exports_report.render(assessment).encode("utf-8"), assessment.ruleset.version,
                      media_type="text/html; charset=utf-8",
@@ -123,10 +133,10 @@ async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_i
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
              summary="Obligations added, removed, changed and unchanged between a baseline and a proposed profile")
-async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep, journal: JournalDep,
+async def compare(request: assessments.ComparisonRequest, serving: ServingDep, journal: JournalDep,
                   evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                   horizon_days: int = HORIZON) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         work = evaluation.measure(request.baseline).work + evaluation.measure(request.proposed).work
         comparison, sides = await evaluations.run(work, assessments.compare, loaded, request, limits, horizon_days)
     if record:
@@ -140,10 +150,10 @@ async def compare(request: assessments.ComparisonRequest, rulesets: RuleSetsDep,
                     "own 422 inside the answer)"),
     413: documented("Body larger than MAX_BATCH_BYTES")},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
-async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, journal: JournalDep,
+async def create_batch(request: batch_http.BatchRequest, serving: ServingDep, journal: JournalDep,
                        evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
                        horizon_days: int = HORIZON) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         outcomes = await evaluations.run(evaluation.EXPENSIVE, batches.assess, loaded, request.profiles, limits,
                                          horizon_days)
         ref = loaded.ref
@@ -154,9 +164,10 @@ async def create_batch(request: batch_http.BatchRequest, rulesets: RuleSetsDep, 
 
 @router.post("/questions", response_model=Questions, responses=PROBLEMS,
              summary="What to ask next: facts not yet given that would make further rules apply (not recorded)")
-async def questions(profile: Profile, rulesets: RuleSetsDep, evaluations: EvaluationsDep, limits: LimitsDep,
-                    _: Evaluator, limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
+async def questions(profile: Profile, serving: ServingDep, evaluations: EvaluationsDep, limits: LimitsDep,
+                    _: Evaluator,
+                    limit: int = Query(25, ge=1, le=200, description="Most questions to return, the best first.")
                     ) -> Response:
-    with rulesets.lease() as loaded:
+    with serving.lease() as loaded:
         answer = await evaluations.run(evaluation.EXPENSIVE, assessments.questions, loaded, profile, limits, limit)
     return versioned(json_bytes(answer), answer.ruleset.version)

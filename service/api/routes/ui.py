@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -20,7 +21,9 @@ SECURITY_HEADERS = {
 
 
 class PageFiles(StaticFiles):
-    async def get_response(self, path: str, scope: Scope):
+    """The page's files, each with the headers that confine it."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers.update(SECURITY_HEADERS)
         return response
@@ -29,7 +32,8 @@ class PageFiles(StaticFiles):
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/ui")
+@router.get("/ui", status_code=308, response_class=RedirectResponse,
+            responses={308: {"description": "To ui/, the page (relative)"}})
 def page() -> RedirectResponse:
     # relative, so the page's own relative URLs (./app.js, ../v1/...) resolve behind a path prefix too
     return RedirectResponse("ui/", status_code=308)

@@ -9,6 +9,8 @@ config = context.config
 
 def run() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # service.store.db.alembic_config sets it: migrations run on the service's database only
+        raise RuntimeError("no sqlalchemy.url: run migrations with `compliance-engine db upgrade`")
     connectable = create_engine(url, poolclass=pool.NullPool)
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=None, render_as_batch=url.startswith("sqlite"))

@@ -45,18 +45,24 @@ EXAMPLE_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Kind(StrEnum):
-    obligation = "obligation"
-    prohibition = "prohibition"
+    """What a finding is: a breach the facts show (violation), a duty not to act (prohibition), a duty to act
+    (obligation), guidance or a draft's expectation that binds no one (advisory), or something to know (notice).
+    Declared in the order an assessment lists them: breaches first, heads-ups last."""
+
     violation = "violation"
+    prohibition = "prohibition"
+    obligation = "obligation"
     advisory = "advisory"
     notice = "notice"
 
 
-#: Order in which an assessment lists kinds: breaches first, heads-ups last.
-KIND_ORDER = {k: i for i, k in enumerate(["violation", "prohibition", "obligation", "advisory", "notice"])}
+#: Kind -> its place in an assessment's listing (the enum's order).
+KIND_ORDER: dict[str, int] = {kind.value: i for i, kind in enumerate(Kind)}
 
 
 class Severity(StrEnum):
+    """How much a finding weighs, critical first: the rule's author's reading of its consequences."""
+
     critical = "critical"
     high = "high"
     medium = "medium"
@@ -64,29 +70,39 @@ class Severity(StrEnum):
     info = "info"
 
 
-SEVERITY_ORDER = {s: i for i, s in enumerate(["critical", "high", "medium", "low", "info"])}
+#: Severity -> its place in an assessment's listing within a kind (the enum's order).
+SEVERITY_ORDER: dict[str, int] = {severity.value: i for i, severity in enumerate(Severity)}
+
+
+def listing_key(kind: str, severity: str, rule_id: str) -> tuple[int, int, str]:
+    """Where a finding goes in a listing: by kind, then severity, then rule id (stable across runs)."""
+    return KIND_ORDER[kind], SEVERITY_ORDER[severity], rule_id
 
 
 class RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Citation(RuleModel):
+class RuleCitation(RuleModel):
     instrument_id: str = Field(description="An id of the instrument catalogue (rules/instruments.yaml).")
-    provision: str | None = Field(None, max_length=80, description="Article, section or item, as the source numbers it.")
+    provision: str | None = Field(
+        None, max_length=80, description="Article, section or item, as the source numbers it.")
     document: str = Field(description="The source document (a file in rules/sources/) the quote stands in.")
     quote: str = Field(min_length=20, max_length=4000, description="The passage, word for word.")
 
 
-class Interpretation(RuleModel):
+class RuleInterpretation(RuleModel):
     """Where the text is ambiguous or the translation defective: the reading the rule takes, and why."""
 
     reading: str = Field(min_length=10, max_length=2000, description="The reading the rule takes.")
     alternative: str = Field(min_length=10, max_length=2000, description="The other reading the text allows.")
-    why: str = Field(min_length=10, max_length=2000, description="Why this reading: the text, its consequence clauses, the official text.")
+    why: str = Field(min_length=10, max_length=2000,
+                     description="Why this reading: the text, its consequence clauses, the official text.")
 
 
 class Examples(RuleModel):
+    """The example profiles a rule is checked against: some must trigger it, near misses must not."""
+
     fires: list[str] = Field(min_length=1, description="Example profiles that must trigger the rule.")
     quiet: list[str] = Field(min_length=1, description="Near misses: example profiles that must not trigger it.")
 
@@ -115,10 +131,10 @@ class Rule(RuleModel):
         None, max_length=600,
         description="One or two plain sentences with {placeholders} filled from the matched facts.",
     )
-    citations: list[Citation] = Field(default_factory=list, max_length=12, description=(
+    citations: list[RuleCitation] = Field(default_factory=list, max_length=12, description=(
         "The passages the rule comes from. The first is the instrument the finding rests on: its legal force "
         "decides what the rule may report, and its date of entry into force when the rule starts to apply."))
-    interpretation: Interpretation | str | None = Field(None, description=(
+    interpretation: RuleInterpretation | str | None = Field(None, description=(
         "The reading taken where the text is ambiguous or the translation defective, the alternative, and why; or "
         "the name of one of the file's `interpretations`, when several rules rely on the same reading."))
     examples: Examples
@@ -146,7 +162,7 @@ class Rule(RuleModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Rule":
+    def _consistent(self) -> Rule:
         if self.kind is None and not self.derive:
             raise ValueError("a rule needs a kind (what it reports), a derive section (facts it asserts), or both")
         if self.kind is not None and not self.citations:
@@ -160,7 +176,7 @@ class Rule(RuleModel):
 
 class RuleFile(RuleModel):
     instrument: str | None = Field(None, description="The instrument the file's rules derive from.")
-    interpretations: dict[str, Interpretation] = Field(default_factory=dict, description=(
+    interpretations: dict[str, RuleInterpretation] = Field(default_factory=dict, description=(
         "Readings several rules of the file rely on, by name (a rule's `interpretation` names one)."))
     rules: list[Rule] = Field(default_factory=list)
     examples: dict[str, dict[str, Any]] = Field(

@@ -19,8 +19,9 @@ from service.store.db import Database
 from service.store.journal import DecisionJournal
 from service.store.tables import AssessmentBody, AssessmentRecord
 
+pytestmark = pytest.mark.integration
 
-TEMPLATES = {n: '{"assessment_id":"","n":%d}' % n for n in range(3)}
+TEMPLATES = {n: json.dumps({"assessment_id": "", "n": n}, separators=(",", ":")) for n in range(3)}
 
 
 def sha(n: int) -> str:

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from .db import Database
-from .tables import Activation, RuleSetVersion, actor_name, utcnow
+from .tables import RuleSetActivation, RuleSetVersion, actor_name, utcnow
 
 NOTIFY_CHANNEL = "ruleset_activated"
 
@@ -32,7 +32,7 @@ def storable(text: str, length: int) -> bool:
 
 def versions(db: Database) -> list[RuleSetVersion]:
     with db.session() as session:
-        return list(session.exec(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())))
+        return list(session.exec(select(RuleSetVersion).order_by(col(RuleSetVersion.id).desc())))
 
 
 def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, report: dict[str, Any],
@@ -45,7 +45,7 @@ def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, 
         day = utcnow().strftime("%Y.%m.%d")
         with db.session() as session:
             count = session.exec(select(func.count()).select_from(RuleSetVersion)
-                                 .where(RuleSetVersion.version.like(f"{day}-%"))).one()
+                                 .where(col(RuleSetVersion.version).like(f"{day}-%"))).one()
             row = RuleSetVersion(version=f"{day}-{count + 1}", digest=digest, files=json.dumps(files, sort_keys=True),
                                  rule_count=rule_count, report=json.dumps(report), created_by=actor_name(actor))
             session.add(row)
@@ -57,34 +57,35 @@ def store(db: Database, *, files: dict[str, str], digest: str, rule_count: int, 
     raise RuntimeError("could not allocate a rule-set version label")
 
 
-def active(db: Database) -> Activation | None:
+def active(db: Database) -> RuleSetActivation | None:
     with db.session() as session:
-        return session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
+        return session.exec(select(RuleSetActivation).order_by(col(RuleSetActivation.id).desc()).limit(1)).first()
 
 
-def last_from_disk(db: Database) -> Activation | None:
+def last_from_disk(db: Database) -> RuleSetActivation | None:
     """The newest activation of RULES_DIR (at start-up or by reload)."""
     with db.session() as session:
-        return session.exec(select(Activation).where(Activation.reason.in_(("startup", "reload")))
-                            .order_by(Activation.id.desc()).limit(1)).first()
+        return session.exec(select(RuleSetActivation).where(col(RuleSetActivation.reason).in_(("startup", "reload")))
+                            .order_by(col(RuleSetActivation.id).desc()).limit(1)).first()
 
 
 def was_active(db: Database, version: str) -> bool:
     with db.session() as session:
-        return session.exec(select(Activation.id).where(Activation.version == version).limit(1)).first() is not None
+        query = select(RuleSetActivation.id).where(RuleSetActivation.version == version).limit(1)
+        return session.exec(query).first() is not None
 
 
-def activations(db: Database, limit: int = 50) -> list[Activation]:
+def activations(db: Database, limit: int = 50) -> list[RuleSetActivation]:
     with db.session() as session:
-        return list(session.exec(select(Activation).order_by(Activation.id.desc()).limit(limit)))
+        return list(session.exec(select(RuleSetActivation).order_by(col(RuleSetActivation.id).desc()).limit(limit)))
 
 
-def activate(db: Database, row: RuleSetVersion, *, actor: str, reason: str) -> Activation:
+def activate(db: Database, row: RuleSetVersion, *, actor: str, reason: str) -> RuleSetActivation:
     """Make `row` the active version everywhere: one committed row; PostgreSQL listeners are notified."""
     with db.session() as session:
-        current = session.exec(select(Activation).order_by(Activation.id.desc()).limit(1)).first()
-        activation = Activation(version=row.version, digest=row.digest, activated_by=actor_name(actor), reason=reason,
-                                previous_version=current.version if current else None)
+        current = session.exec(select(RuleSetActivation).order_by(col(RuleSetActivation.id).desc()).limit(1)).first()
+        activation = RuleSetActivation(version=row.version, digest=row.digest, activated_by=actor_name(actor),
+                                       reason=reason, previous_version=current.version if current else None)
         session.add(activation)
         if db.url.startswith("postgresql"):
             session.connection().execute(text("SELECT pg_notify(:c, :v)"), {"c": NOTIFY_CHANNEL, "v": row.version})
