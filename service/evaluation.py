@@ -36,7 +36,7 @@ from service.profile.model import Profile, check_list_sizes
 from service.settings import Settings
 
 if TYPE_CHECKING:
-    from service.engine.assessment import Assessment
+    from service.engine.assessment import AnswerData
     from service.engine.evaluate import CompiledRuleSet
     from service.serving import ServedRuleSet
 
@@ -143,13 +143,13 @@ def plan(work: int, limits: Limits, path: str, what: str, how: str) -> None:
         raise RequestTooLarge(f"the request is too large: {path}: {message}", [ErrorItem(path=path, message=message)])
 
 
-def assessment(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
-               where: str = "body", assessment_id: str = "") -> Assessment:
-    """The engine's evaluation within the budget; a profile beyond the firing bound is refused like one beyond
-    the size bounds (the profile's size has been checked: `size`)."""
+def write_up(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
+             where: str = "body", assessment_id: str = "") -> AnswerData:
+    """The engine's evaluation within the budget, as the answer's JSON data; a profile beyond the firing bound is
+    refused like one beyond the size bounds (the profile's size has been checked: `size`)."""
     budget.check()
     try:
-        return compiled.evaluate(profile, assessment_id, horizon_days=horizon_days, budget=budget)
+        return compiled.write_up(profile, assessment_id, horizon_days=horizon_days, budget=budget)
     except TooManyFirings:
         raise too_large([ErrorItem(path=where, message=(
             f"its items and regions make the rules fire more than {budget.max_firings:,} times, the bound on one "
@@ -164,7 +164,7 @@ def evaluate(loaded: ServedRuleSet, profile: Profile, budget: Budget, horizon_da
     key = (horizon_days, stated)
     answer = loaded.answers.get(key)
     if answer is None:
-        answer = make(assessment(loaded.compiled, profile, budget, horizon_days, where))
+        answer = make(write_up(loaded.compiled, profile, budget, horizon_days, where))
         loaded.answers.put(key, answer)
         EVALUATED.inc()
     else:

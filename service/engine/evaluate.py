@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from service.errors import EngineFailure
 from service.profile import labels, regions, wording
 from service.profile.facts import build_facts, context_fact, number_date, region_fields
@@ -22,19 +24,7 @@ from service.rulebase.rule_file import Rule, RuleCitation, listing_key
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
-from .assessment import (
-    Assessment,
-    Citation,
-    ConditionalFact,
-    Deadline,
-    DerivedFact,
-    Interpretation,
-    Obligation,
-    ProfileWarning,
-    RuleSetRef,
-    Source,
-    Upcoming,
-)
+from .assessment import AnswerData, Assessment, Citation, dump
 from .budget import UNBOUNDED_TIME, Budget
 from .compiler import START_RULE, CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
 from .explain import Explainer, ReasonKey, lookup
@@ -80,6 +70,7 @@ class CompiledRuleSet:
         self.digest = ruleset.digest
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
+        self._phases = [shard.max_phase for shard in self.shards]
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
         self._engine_sets: list[list[durable.DurableRuleset]] = []
@@ -88,7 +79,7 @@ class CompiledRuleSet:
         self._engines()  # made now for this thread: a rule set durable-rules refuses fails here
         self.explainer = Explainer(ruleset.derived)
         self.sentences = Sentences(ruleset.derived)
-        self._citations: dict[tuple[str, tuple[str, ...]], list[Citation]] = {}
+        self._citations: dict[tuple[str, tuple[str, ...]], tuple[list[dict[str, Any]], orjson.Fragment]] = {}
 
     def _engines(self) -> list[durable.DurableRuleset]:
         """This thread's copy of the engine's rulesets."""
@@ -128,9 +119,9 @@ class CompiledRuleSet:
         evaluation = Evaluation(as_of=as_of)
         facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
-        for shard, engine in zip(self.shards, self._engines(), strict=True):
+        for shard, phases, engine in zip(self.shards, self._phases, self._engines(), strict=True):
             extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
-            engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation), budget)
+            engine.run(context, facts + extra, phases, self._recorder(shard, evaluation), budget)
         return evaluation
 
     def _recorder(self, shard: Shard, evaluation: Evaluation) -> durable.OnMatch:
@@ -174,13 +165,15 @@ class CompiledRuleSet:
             yield fact
 
     # --- writing up ----------------------------------------------------------------------------
-    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
-                 budget: Budget = UNBOUNDED_TIME) -> Assessment:
-        """The assessment of a profile: what applies on as_of, and what starts or falls due within the horizon."""
+    def write_up(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
+                 budget: Budget = UNBOUNDED_TIME) -> AnswerData:
+        """The assessment of a profile, as the answer's JSON data: what applies on as_of, and what starts or falls
+        due within the horizon. Plain data in the fields' order, rendered by orjson (`answers.make`): building and
+        dumping a tree of models cost more than the engine for small profiles; `evaluate` gives the model."""
         as_of = profile.effective_as_of()
         evaluation = self.match(profile, as_of, budget)
-        obligations: list[Obligation] = []
-        upcoming: list[Upcoming] = []
+        obligations: list[dict[str, Any]] = []
+        upcoming: list[dict[str, Any]] = []
         horizon = as_of + dt.timedelta(days=horizon_days)
         reasons: dict[ReasonKey, str] = {}  # one description per fact and pattern, however many matches share it
         for matches in evaluation.matches.values():
@@ -191,37 +184,40 @@ class CompiledRuleSet:
                 obligations.append(self.obligation(spec, matches, as_of, reasons))
             elif spec.rule.applies_from and as_of < spec.rule.applies_from <= horizon:
                 starts = spec.rule.applies_from
-                upcoming.append(Upcoming.model_construct(
-                    starts=starts, days_until=(starts - as_of).days,
-                    obligation=self.obligation(spec, matches, starts, reasons)))
-        obligations.sort(key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
-        upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
-        deadlines = [Deadline.model_construct(date=o.deadline, days_left=(o.deadline - as_of).days, rule_id=o.rule_id,
-                                              kind=o.kind, severity=o.severity, title=o.title, listed_in=where)
+                upcoming.append({"starts": starts, "days_until": (starts - as_of).days,
+                                 "obligation": self.obligation(spec, matches, starts, reasons)})
+        obligations.sort(key=lambda o: listing_key(o["kind"], o["severity"], o["rule_id"]))
+        upcoming.sort(key=lambda u: (u["starts"], u["obligation"]["rule_id"]))
+        deadlines = [{"date": o["deadline"], "days_left": (o["deadline"] - as_of).days, "rule_id": o["rule_id"],
+                      "kind": o["kind"], "severity": o["severity"], "title": o["title"], "listed_in": where}
                      for where, items in (("obligations", obligations),
-                                          ("upcoming", [u.obligation for u in upcoming]))
-                     for o in items if o.deadline is not None and as_of <= o.deadline <= horizon]
-        deadlines.sort(key=lambda d: (d.date, d.rule_id))
-        derived = [
-            DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
-            for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))
-        ]
-        warnings = [ProfileWarning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
+                                          ("upcoming", [u["obligation"] for u in upcoming]))
+                     for o in items if o["deadline"] is not None and as_of <= o["deadline"] <= horizon]
+        deadlines.sort(key=lambda d: (d["date"], d["rule_id"]))
+        derived = [{"fact": d.name, "values": self._display(d), "from_rules": sorted(d.from_rules)}
+                   for d in sorted(evaluation.derived.values(),
+                                   key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))]
+        warnings = [{"path": path, "message": f"attribute {name!r} is not read by any rule"}
                     for path, name in profile.unused_attributes()]
-        warnings += [ProfileWarning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside "
-                                                    "mainland China, which the rule base covers: it is not assessed")
+        warnings += [{"path": path, "message": f"{code} ({regions.name(code)}) is outside mainland China, which the "
+                      "rule base covers: it is not assessed"}
                      for path, code in profile.outside_mainland()]
-        return Assessment.model_construct(
-            assessment_id=assessment_id,
-            ruleset=RuleSetRef.model_construct(version=self.version, digest=self.digest),
-            as_of=as_of,
-            horizon_days=horizon_days,
-            obligations=obligations,
-            derived_facts=derived,
-            upcoming=upcoming,
-            deadlines=deadlines,
-            warnings=warnings,
-        )
+        return {
+            "assessment_id": assessment_id,
+            "ruleset": {"version": self.version, "digest": self.digest},
+            "as_of": as_of,
+            "horizon_days": horizon_days,
+            "obligations": obligations,
+            "derived_facts": derived,
+            "upcoming": upcoming,
+            "deadlines": deadlines,
+            "warnings": warnings,
+        }
+
+    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
+                 budget: Budget = UNBOUNDED_TIME) -> Assessment:
+        """The assessment as a model (the CLI, preview, tests): the answer's JSON read back, so it is the answer."""
+        return Assessment.model_validate_json(dump(self.write_up(profile, assessment_id, horizon_days, budget)))
 
     def _display(self, d: Derived) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -232,8 +228,9 @@ class CompiledRuleSet:
         return out
 
     def obligation(self, spec: RuleSpec, matches: list[Match], as_of: dt.date,
-                   reasons: dict[ReasonKey, str] | None = None) -> Obligation:
-        """One obligation per rule, whatever the number of matches: every reason, in a stable order."""
+                   reasons: dict[ReasonKey, str] | None = None) -> dict[str, Any]:
+        """One finding per rule, whatever the number of matches (every reason, in a stable order), as the answer's
+        JSON data (`Obligation` describes it)."""
         rule = spec.rule
         because: list[str] = []
         ordered = sorted(matches, key=lambda m: (m[0].name, tuple(f.get("id", "") for f in m[1].values())))
@@ -247,60 +244,70 @@ class CompiledRuleSet:
             kind = rule.overdue.value
         instrument = spec.instrument(self.ruleset.catalogue)
         assert instrument is not None  # a rule that reports cites at least one instrument of the catalogue
-        return Obligation.model_construct(
-            rule_id=rule.id,
-            kind=kind,
-            legal_force=instrument.legal_force.value,
-            title=rule.title,
-            summary=rule.summary,
-            severity=rule.severity.value,
-            deadline=rule.deadline,
-            overdue=overdue,
-            jurisdiction=rule.jurisdiction,
-            applies_from=rule.applies_from,
-            applies_until=rule.applies_until,
-            citations=self.citations(spec, as_of),
-            because=because,
-            explanation=self.sentences.explanation(spec, ordered, as_of, because),
-            conditional_on=conditional_on(ordered),
-            interpretation=(Interpretation.model_construct(**spec.interpretation.model_dump())
-                            if spec.interpretation else None),
-            caveats=caveats(instrument, rule),
-        )
+        interpretation = spec.interpretation
+        return {
+            "rule_id": rule.id,
+            "kind": kind,
+            "legal_force": instrument.legal_force.value,
+            "title": rule.title,
+            "summary": rule.summary,
+            "severity": rule.severity.value,
+            "deadline": rule.deadline,
+            "overdue": overdue,
+            "jurisdiction": rule.jurisdiction,
+            "applies_from": rule.applies_from,
+            "applies_until": rule.applies_until,
+            "citations": self._citations_json(spec, as_of),
+            "because": because,
+            "explanation": self.sentences.explanation(spec, ordered, as_of, because),
+            "conditional_on": conditional_on(ordered),
+            "interpretation": (None if interpretation is None else {
+                "reading": interpretation.reading, "alternative": interpretation.alternative,
+                "why": interpretation.why}),
+            "caveats": caveats(instrument, rule),
+        }
 
     def citations(self, spec: RuleSpec, as_of: dt.date) -> list[Citation]:
-        """A rule's citations, enriched from the catalogue; built once per rule and legal status."""
+        """A rule's citations as on as_of, enriched from the catalogue (the questions' `rules`)."""
+        return [Citation.model_validate(c) for c in self._citations_of(spec, as_of)[0]]
+
+    def _citations_json(self, spec: RuleSpec, as_of: dt.date) -> orjson.Fragment:
+        return self._citations_of(spec, as_of)[1]
+
+    def _citations_of(self, spec: RuleSpec, as_of: dt.date) -> tuple[list[dict[str, Any]], orjson.Fragment]:
+        """A rule's citations, as data and rendered, once per rule and legal status of its instruments (the same in
+        every evaluation on any as_of with the same statuses)."""
         catalogue = self.ruleset.catalogue
         statuses = tuple(catalogue.legal_status(c.instrument_id, as_of) for c in spec.rule.citations)
         key = (spec.id, statuses)
         cached = self._citations.get(key)
         if cached is None:
-            cached = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses, strict=True)]
-            self._citations[key] = cached
+            data = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses, strict=True)]
+            cached = self._citations[key] = (data, orjson.Fragment(orjson.dumps(data)))
         return cached
 
-    def citation(self, c: RuleCitation, legal_status: str) -> Citation:
+    def citation(self, c: RuleCitation, legal_status: str) -> dict[str, Any]:
         inst = self.ruleset.catalogue.get(c.instrument_id)
         assert inst is not None  # checked when the rule set was built
-        return Citation(
-            instrument_id=inst.id,
-            title=inst.title,
-            issuer=inst.issuer,
-            issued=inst.issued,
-            document_number=inst.document_number,
-            provision=c.provision,
-            legal_status=legal_status,
-            legal_force=inst.legal_force.value,
-            in_force_from=inst.in_force_from,
-            final_version=inst.final_version,
-            source=Source(document=c.document, quote=c.quote),
-        )
+        return {
+            "instrument_id": inst.id,
+            "title": inst.title,
+            "issuer": inst.issuer,
+            "issued": inst.issued,
+            "document_number": inst.document_number,
+            "provision": c.provision,
+            "legal_status": legal_status,
+            "legal_force": inst.legal_force.value,
+            "in_force_from": inst.in_force_from,
+            "final_version": inst.final_version,
+            "source": {"document": c.document, "quote": c.quote},
+        }
 
 
-def conditional_on(matches: list[Match]) -> list[ConditionalFact]:
+def conditional_on(matches: list[Match]) -> list[dict[str, str]]:
     """The unstated facts a finding depends on: every field a matched condition required the profile not to state
-    (`given: false`), at its place in the profile."""
-    out: dict[str, ConditionalFact] = {}
+    (`given: false`), at its place in the profile (as `ConditionalFact`'s JSON data)."""
+    out: dict[str, dict[str, str]] = {}
     for compiled, match in matches:
         for ref in compiled.refs:
             if ref.pattern.negated:
@@ -312,8 +319,7 @@ def conditional_on(matches: list[Match]) -> list[ConditionalFact]:
                 if test.op == "given" and test.value is False:
                     path = labels.profile_path(ref.pattern.fact, fact.get("index"), test.field)
                     if path is not None and path not in out:
-                        out[path] = ConditionalFact.model_construct(
-                            path=path, statement=wording.unstated(ref.pattern.fact, test.field, path))
+                        out[path] = {"path": path, "statement": wording.unstated(ref.pattern.fact, test.field, path)}
     return [out[p] for p in sorted(out)]
 
 

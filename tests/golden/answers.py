@@ -39,9 +39,8 @@ def profiles(compiled: CompiledRuleSet) -> dict[str, Profile]:
 
 def digest(compiled: CompiledRuleSet, profile: Profile) -> str:
     """The answer's digest, with the version label (the caller's name for the rule set) fixed: the content counts."""
-    assessment = compiled.evaluate(profile, "golden", horizon_days=HORIZON_DAYS)
-    labelled = assessment.model_copy(update={"ruleset": assessment.ruleset.model_copy(update={"version": "golden"})})
-    return answers.make(labelled).sha
+    data = compiled.write_up(profile, "golden", horizon_days=HORIZON_DAYS)
+    return answers.make({**data, "ruleset": {**data["ruleset"], "version": "golden"}}).sha
 
 
 def digests(compiled: CompiledRuleSet) -> dict[str, str]:
