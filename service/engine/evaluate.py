@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,10 +26,15 @@ from service.rulebase.ruleset import RuleSet, RuleSpec
 from . import durable
 from .assessment import AnswerData, Assessment, Citation, dump
 from .budget import UNBOUNDED_TIME, Budget
-from .compiler import START_RULE, CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
-from .explain import Explainer, ReasonKey, lookup
+from .compiler import CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
+from .explain import Explainer, ReasonKey
 from .sentences import Sentences
 
+#: One field of a derived fact: (field, alias of the pattern its value comes from or None, the value's path in
+#: that fact, the constant value when no alias, the field's kind).
+DerivedField = tuple[str, str | None, tuple[str, ...], Any, str]
+#: What one rule derives: (derived fact, its fields) for each fact it names.
+Derivation = list[tuple[str, list[DerivedField]]]
 #: A derived fact's identity: its name and its values (field -> value, sorted).
 DerivedKey = tuple[str, tuple[tuple[str, Any], ...]]
 
@@ -71,6 +76,9 @@ class CompiledRuleSet:
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
         self._phases = [shard.max_phase for shard in self.shards]
+        #: per shard: compiled rule name -> (the rule, how it derives facts): what a firing needs, looked up once
+        self._recording = {id(shard): {name: (rule, self._derivation(rule)) for name, rule in shard.rules.items()}
+                           for shard in self.shards}
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
         self._engine_sets: list[list[durable.DurableRuleset]] = []
@@ -125,44 +133,75 @@ class CompiledRuleSet:
         return evaluation
 
     def _recorder(self, shard: Shard, evaluation: Evaluation) -> durable.OnMatch:
+        recording = self._recording[id(shard)]
+        matches, as_of = evaluation.matches, evaluation.as_of
+
         def on_match(name: str, match: dict[str, Any]) -> Iterable[dict[str, Any]]:
-            if name == START_RULE:
+            entry = recording.get(name)
+            if entry is None:  # the $start rule
                 return ()
-            rule = shard.rules[name]
-            evaluation.matches.setdefault(rule.spec.id, []).append((rule, match))
-            if not rule.spec.rule.derive or not in_window(rule.spec, evaluation.as_of):
+            rule, derivation = entry
+            found = matches.get(rule.spec.id)
+            if found is None:
+                matches[rule.spec.id] = [(rule, match)]
+            else:
+                found.append((rule, match))
+            if derivation is None or not in_window(rule.spec, as_of):
                 return ()
-            return with_copies(list(self._derive(rule, match, evaluation)), self.copies)
+            return self._derive(rule, derivation, match, evaluation)
 
         return on_match
 
-    def _derive(self, rule: CompiledRule, match: dict[str, Any], evaluation: Evaluation) -> Iterator[dict[str, Any]]:
-        for name, fields in rule.spec.rule.derive.items():
+    def _derive(self, rule: CompiledRule, derivation: Derivation, match: dict[str, Any],
+                evaluation: Evaluation) -> list[dict[str, Any]]:
+        """The facts one firing derives that the evaluation does not have yet (with their copies)."""
+        new: list[dict[str, Any]] = []
+        for name, fields in derivation:
             values: dict[str, Any] = {}
-            fact: dict[str, Any] = {"t": name}
-            for fname, source in fields.items():
-                if isinstance(source, str) and source.startswith("$"):
-                    binding = rule.variant.bindings[source]
-                    value = lookup(match[f"p{binding.pattern}"], binding.field)
-                    kind = binding.spec.kind
+            for fname, alias, path, constant, _ in fields:
+                if alias is None:
+                    value = constant
                 else:
-                    value, kind = source, rule.spec.derived_fields[name][fname].kind
-                if value is None:
-                    continue
-                values[fname] = value
-                if kind == "region":
-                    fact.update(region_fields(fname, value))
-                else:
-                    fact[fname] = value
+                    value = match[alias]
+                    for part in path:
+                        value = value.get(part) if isinstance(value, dict) else None
+                if value is not None:
+                    values[fname] = value
             key = (name, tuple(sorted(values.items())))
             existing = evaluation.derived.get(key)
             if existing is not None:
                 if rule.spec.id not in existing.from_rules:
                     existing.from_rules.append(rule.spec.id)
                 continue
+            fact: dict[str, Any] = {"t": name}
+            for fname, _, _, _, kind in fields:
+                if fname in values:
+                    if kind == "region":
+                        fact.update(region_fields(fname, values[fname]))
+                    else:
+                        fact[fname] = values[fname]
             fact["id"] = f"{name}:{json.dumps(values, sort_keys=True)}"
             evaluation.derived[key] = Derived(name, values, fact, [rule.spec.id])
-            yield fact
+            new.append(fact)
+        return with_copies(new, self.copies) if new else new
+
+    @staticmethod
+    def _derivation(rule: CompiledRule) -> Derivation | None:
+        """Where each derived field's value comes from in a match of this compiled rule, worked out once."""
+        if not rule.spec.rule.derive:
+            return None
+        out: Derivation = []
+        for name, fields in rule.spec.rule.derive.items():
+            sources: list[DerivedField] = []
+            for fname, source in fields.items():
+                if isinstance(source, str) and source.startswith("$"):
+                    binding = rule.variant.bindings[source]
+                    sources.append((fname, f"p{binding.pattern}", tuple(binding.field.split(".")), None,
+                                    binding.spec.kind))
+                else:
+                    sources.append((fname, None, (), source, rule.spec.derived_fields[name][fname].kind))
+            out.append((name, sources))
+        return out
 
     # --- writing up ----------------------------------------------------------------------------
     def write_up(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
