@@ -20,9 +20,10 @@ Engine behaviours handled here (durable-rules 2.0.28):
   SESSION_EVALUATIONS evaluations is deleted and a new one started.
 - Per-session state lives until `delete_state`; the kept session is deleted on close.
 - A session on which no action ever started frees an uninitialised pointer in
-  `delete_state` (the state node's action context is never initialised). Each evaluation
-  therefore first asserts the context fact alone, which the `$start` rule always matches,
-  and completes that action before anything else can fail.
+  `delete_state` (the state node's action context is never initialised). A new session's
+  first evaluation therefore asserts the context fact alone, which the `$start` rule always
+  matches, and completes that action before anything else can fail; later evaluations on the
+  session assert the context fact with the others.
 - Asserting a fact that matches no rule returns code 1 (not handled): expected, ignored.
 """
 from __future__ import annotations
@@ -110,9 +111,10 @@ class DurableRuleset:
             sid = self._sid
             asserted: dict[str, None] = {}  # fact ids in the order asserted (a dict: each once)
             try:
-                state = self._assert(sid, [context], asserted)
-                self._drain(state, sid, lambda name, match: (), budget, asserted)  # the $start action
-                if facts:
+                first = [context] if self._served == 0 or not facts else [context, *facts]
+                state = self._assert(sid, first, asserted)  # a new session: the $start action first, alone
+                self._drain(state, sid, on_match, budget, asserted)
+                if len(first) == 1 and facts:
                     budget.check()
                     self._assert(sid, facts, asserted)
                     self._drain(state, sid, on_match, budget, asserted)

@@ -76,8 +76,10 @@ class CompiledRuleSet:
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
         self._phases = [shard.max_phase for shard in self.shards]
-        #: per shard: compiled rule name -> (the rule, how it derives facts): what a firing needs, looked up once
-        self._recording = {id(shard): {name: (rule, self._derivation(rule)) for name, rule in shard.rules.items()}
+        #: per shard: compiled rule name -> (the rule, its rule's id, how it derives facts): what a firing needs,
+        #: looked up once
+        self._recording = {id(shard): {name: (rule, rule.spec.id, self._derivation(rule))
+                                       for name, rule in shard.rules.items()}
                            for shard in self.shards}
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
@@ -140,10 +142,10 @@ class CompiledRuleSet:
             entry = recording.get(name)
             if entry is None:  # the $start rule
                 return ()
-            rule, derivation = entry
-            found = matches.get(rule.spec.id)
+            rule, rule_id, derivation = entry
+            found = matches.get(rule_id)
             if found is None:
-                matches[rule.spec.id] = [(rule, match)]
+                matches[rule_id] = [(rule, match)]
             else:
                 found.append((rule, match))
             if derivation is None or not in_window(rule.spec, as_of):
@@ -233,9 +235,9 @@ class CompiledRuleSet:
                                           ("upcoming", [u["obligation"] for u in upcoming]))
                      for o in items if o["deadline"] is not None and as_of <= o["deadline"] <= horizon]
         deadlines.sort(key=lambda d: (d["date"], d["rule_id"]))
+        # by name, then values: the fact's id is its name and its values as sorted JSON
         derived = [{"fact": d.name, "values": self._display(d), "from_rules": sorted(d.from_rules)}
-                   for d in sorted(evaluation.derived.values(),
-                                   key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))]
+                   for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, d.fact["id"]))]
         warnings = [{"path": path, "message": f"attribute {name!r} is not read by any rule"}
                     for path, name in profile.unused_attributes()]
         warnings += [{"path": path, "message": f"{code} ({regions.name(code)}) is outside mainland China, which the "
