@@ -12,7 +12,8 @@ constant) and to the service:
 - *same profile*: the small reference profile again and again (the service reuses its answer);
 - *realistic, each new*: the realistic businesses of bench/profiles.realistic() in turn, each request with a
   business name never used before, so no answer is reused and the engine runs for every request;
-- *generated, each new*: 2,000 profiles no two alike (bench/profiles.generated), each request also with a new name.
+- *generated, each new*: 500 profiles no two alike (bench/profiles.generated) in turn, each request with a new name
+  and its own dates (as_of, every service's since, every licence's granted), so its facts are new as well.
 Then the service with the decision log off (`?record=false`) and with two workers on the same profile, and last two
 workers under load while an operator activates another version every second. Rounds interleave the set-ups (a slow
 spell of the shared machine does not land on one of them); each figure is the median round's.
@@ -49,12 +50,20 @@ LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 bodies = {bodies}
+math.randomseed({seed})
 local n = 0
+local function day(first, last)
+  return string.format("%04d-%02d-%02d", math.random(first, last), math.random(1, 12), math.random(1, 28))
+end
 request = function()
   n = n + 1
   local body = bodies[(n % #bodies) + 1]
   if #body == 1 then return wrk.format(nil, nil, nil, body[1]) end
-  return wrk.format(nil, nil, nil, body[1] .. "{salt}-" .. n .. body[2])
+  local text = body[1] .. "{salt}-" .. n .. body[2]
+  -- a generated profile's dates: each request its own, so its facts are new too
+  text = string.gsub(text, "@@DAY@@", function() return day(2005, 2016) end)
+  text = string.gsub(text, "@@AS_OF@@", function() return day(2017, 2026) end)
+  return wrk.format(nil, nil, nil, text)
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %f %f %f %f\\n", summary.requests, summary.errors.status,
@@ -66,17 +75,23 @@ end
 TARGETS = {"same profile": (0.5, 25.0), "realistic, each new": (0.25, 50.0), "generated, each new": (0.25, 50.0)}
 
 
-def write_script(path: Path, profiles: list[dict], salt: str, new_names: bool) -> Path:
-    """A wrk script posting `profiles` in turn; with `new_names`, each request a business name never used before."""
+def write_script(path: Path, profiles: list[dict], salt: str, new_names: bool, new_days: bool = False) -> Path:
+    """A wrk script posting `profiles` in turn; with `new_names`, each request a business name never used before;
+    with `new_days`, each request its own dates too (as_of, and every service's since and licence's granted)."""
     bodies = []
     for profile in profiles:
         if new_names:
             named = {**profile, "business": {**profile.get("business", {}), "name": f"Bench {MARKER}"}}
+            if new_days:
+                named = {**named, "as_of": "@@AS_OF@@",
+                         "services": [{**s, "since": "@@DAY@@"} for s in named.get("services", [])],
+                         "licences": [{**lic, "granted": "@@DAY@@"} for lic in named.get("licences", [])]}
             bodies.append(json.dumps(named).split(MARKER))
         else:
             bodies.append([json.dumps(profile)])
     lua_bodies = "{" + ",".join("{" + ",".join(json.dumps(part) for part in body) + "}" for body in bodies) + "}"
-    path.write_text(LUA.replace("{bodies}", lua_bodies).replace("{salt}", salt))
+    seed = sum(map(ord, salt))
+    path.write_text(LUA.replace("{bodies}", lua_bodies).replace("{salt}", salt).replace("{seed}", str(seed)))
     return path
 
 
@@ -180,8 +195,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench/throughput.py needs wrk, the HTTP load generator (Debian: apt-get install -y wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    workloads = {"same profile": ([SMALL], False), "realistic, each new": (realistic(), True),
-                 "generated, each new": (generated(2000), True)}
+    workloads = {"same profile": ([SMALL], False, False), "realistic, each new": (realistic(), True, False),
+                 "generated, each new": (generated(500), True, True)}
     serve, serve_env, serve_root = service_command(args.checkout)
     bare = [str(BIN / "uvicorn"), "bench.bare_app:app", "--log-level", "warning"]
     # (label, workload, command, environment, query)
@@ -205,12 +220,12 @@ def main() -> None:
                 command = command + ["--host", "127.0.0.1", "--port", str(port)]
             process = start(command, env, port, tmp / f"run{run_id}.log", serve_root if service else ROOT)
             try:
-                profiles, new_names = workloads[workload]
+                profiles, new_names, new_days = workloads[workload]
                 url = f"http://127.0.0.1:{port}/v1/assessments{query}"
-                load(url, 3, args.connections, args.threads,
-                     write_script(tmp / "warm.lua", profiles, f"warm-{run_id}", new_names))
-                rounds[label].append(load(url, args.seconds, args.connections, args.threads,
-                                          write_script(tmp / "run.lua", profiles, f"run-{run_id}", new_names)))
+                warm = write_script(tmp / "warm.lua", profiles, f"warm-{run_id}", new_names, new_days)
+                measured = write_script(tmp / "run.lua", profiles, f"run-{run_id}", new_names, new_days)
+                load(url, 3, args.connections, args.threads, warm)
+                rounds[label].append(load(url, args.seconds, args.connections, args.threads, measured))
             finally:
                 stop_server(process)
         print(f"round {round_ + 1}: " + ", ".join(f"{label} {rounds[label][-1]['rps']:.0f}" for label, *_ in runs),

@@ -156,12 +156,18 @@ def write_up(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizo
             f"evaluation (MAX_RULE_FIRINGS): {SMALLER}"))]) from None
 
 
+def stated(profile: Profile) -> str:
+    """The profile as stated, in canonical JSON with its effective as_of: what is recorded with an assessment, and
+    with the horizon what an answer is cached by."""
+    return profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
+
+
 def evaluate(loaded: ServedRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
-             where: str = "body") -> Evaluated:
+             where: str = "body", as_stated: str | None = None) -> Evaluated:
     """Evaluate within the budget, or reuse the answer of an identical evaluation under this rule-set version
-    (evaluation is deterministic)."""
-    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
-    key = (horizon_days, stated)
+    (evaluation is deterministic). `as_stated`: the profile's `stated` form, when the caller has it already."""
+    as_stated = stated(profile) if as_stated is None else as_stated
+    key = (horizon_days, as_stated)
     answer = loaded.answers.get(key)
     if answer is None:
         answer = make(write_up(loaded.compiled, profile, budget, horizon_days, where))
@@ -170,18 +176,17 @@ def evaluate(loaded: ServedRuleSet, profile: Profile, budget: Budget, horizon_da
     else:
         REUSED.inc()
     metrics.HITS.hit(answer)
-    return Evaluated(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, as_stated)
 
 
-def cached(loaded: ServedRuleSet, profile: Profile, horizon_days: int) -> Evaluated | None:
+def cached(loaded: ServedRuleSet, as_stated: str, horizon_days: int) -> Evaluated | None:
     """The answer of an identical evaluation, when there is one: no evaluation needed (cheap on any thread)."""
-    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
-    answer = loaded.answers.get((horizon_days, stated))
+    answer = loaded.answers.get((horizon_days, as_stated))
     if answer is None:
         return None
     REUSED.inc()
     metrics.HITS.hit(answer)
-    return Evaluated(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, as_stated)
 
 
 #: Work up to which a profile is evaluated on the event loop itself: it takes a few milliseconds at most (the large

@@ -76,9 +76,10 @@ class CompiledRuleSet:
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
         self._phases = [shard.max_phase for shard in self.shards]
-        #: per shard: compiled rule name -> (the rule, its rule's id, how it derives facts): what a firing needs,
-        #: looked up once
-        self._recording = {id(shard): {name: (rule, rule.spec.id, self._derivation(rule))
+        #: per shard: compiled rule name -> (the rule, its rule's id if it reports (the matches of a rule that only
+        #: derives facts are not kept), how it derives facts): what a firing needs, looked up once
+        self._recording = {id(shard): {name: (rule, rule.spec.id if rule.spec.rule.kind else None,
+                                              self._derivation(rule))
                                        for name, rule in shard.rules.items()}
                            for shard in self.shards}
         self._definitions = [shard.definition() for shard in self.shards]
@@ -143,11 +144,12 @@ class CompiledRuleSet:
             if entry is None:  # the $start rule
                 return ()
             rule, rule_id, derivation = entry
-            found = matches.get(rule_id)
-            if found is None:
-                matches[rule_id] = [(rule, match)]
-            else:
-                found.append((rule, match))
+            if rule_id is not None:
+                found = matches.get(rule_id)
+                if found is None:
+                    matches[rule_id] = [(rule, match)]
+                else:
+                    found.append((rule, match))
             if derivation is None or not in_window(rule.spec, as_of):
                 return ()
             return self._derive(rule, derivation, match, evaluation)
