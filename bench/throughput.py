@@ -14,7 +14,8 @@ constant) and to the service:
   business name never used before, so no answer is reused and the engine runs for every request;
 - *generated, each new*: 500 profiles no two alike (bench/profiles.generated) in turn, each request with a new name
   and its own dates (as_of, every service's since, every licence's granted), so its facts are new as well.
-Then the service with the decision log off (`?record=false`) and with two workers on the same profile, and last two
+Then the service with the decision log off (`?record=false`) on the same profile and on realistic new ones, and
+with two workers on the same profile, and last two
 workers under load while an operator activates another version every second. Rounds interleave the set-ups (a slow
 spell of the shared machine does not land on one of them); each figure is the median round's.
 
@@ -203,6 +204,7 @@ def main() -> None:
     runs = [(f"bare, {w}", w, bare, {}, "") for w in workloads]
     runs += [(f"service, {w}", w, serve, {}, "") for w in workloads]
     runs += [("service, same profile, decision log off", "same profile", serve, {}, "?record=false"),
+             ("service, realistic, each new, log off", "realistic, each new", serve, {}, "?record=false"),
              ("service, same profile, 2 workers", "same profile", serve, {"WORKERS": "2"}, "")]
     print(f"service: {'checkout ' + str(args.checkout) if args.checkout else 'this checkout'}, as make run ships it "
           f"(1 worker, decision log on, access log on); wrk -t {args.threads} -c {args.connections}, "
@@ -245,6 +247,9 @@ def main() -> None:
               f"p99 {on['p99_ms']:.1f} ms (target <= {p99:.0f} ms)")
     on, off = results["service, same profile"], results["service, same profile, decision log off"]
     print(f"decision log cost: {1 - on['rps'] / off['rps']:.0%} of throughput (target <= 15%)")
+    fresh, fresh_off = results["service, realistic, each new"], results["service, realistic, each new, log off"]
+    print(f"decision log cost, every profile new: {1 - fresh['rps'] / fresh_off['rps']:.0%} of throughput, "
+          f"p99 {fresh['p99_ms']:.1f} ms with it, {fresh_off['p99_ms']:.1f} ms without")
     print(f"2 workers / 1 worker: {results['service, same profile, 2 workers']['rps'] / on['rps']:.2f}x")
     if not args.skip_activations:
         print()

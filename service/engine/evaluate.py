@@ -117,6 +117,13 @@ class CompiledRuleSet:
     def rule_count(self) -> int:
         return len(self.ruleset.rules)
 
+    @property
+    def sessions_started(self) -> int:
+        """Engine sessions started over every copy and shard: a session is reused until it fails or has served
+        durable.SESSION_EVALUATIONS evaluations."""
+        with self._engines_lock:
+            return sum(engine.sessions_started for engines in self._engine_sets for engine in engines)
+
     def close(self) -> None:
         with self._engines_lock:
             self._closed = True
