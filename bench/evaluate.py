@@ -14,6 +14,7 @@ it, deriving facts); the write-up (findings, reasons, explanations, citations); 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -117,7 +118,8 @@ def main() -> None:
         print(f"       {breakdown(compiled, [profile], max(args.runs // 4, 1), args.horizon_days)}")
     for name, raws in (("realistic", realistic()), ("generated", generated(args.generated))):
         fresh = [Profile.model_validate(raw) for raw in raws]
-        times = timed(lambda it=iter(fresh * (args.runs // len(fresh) + 1)): answer(next(it)), args.runs)
+        times = timed(functools.partial(lambda it: answer(next(it)), iter(fresh * (args.runs // len(fresh) + 1))),
+                      args.runs)
         print(f"{name}: {figures(times)} over {args.runs} evaluations, {len(fresh)} profiles in turn")
         print(f"       {breakdown(compiled, fresh, max(args.runs // len(fresh) // 4, 1), args.horizon_days)}")
     compiled.close()

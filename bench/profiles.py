@@ -87,7 +87,8 @@ _OFFERED = ["idc", "cloud_computing", "cdn", "isp", "website_hosting", "mobile_a
             "app_store", "iot_platform", "data_centre", "search_engine", "online_audiovisual_information",
             "network_information_content_platform", "public_wlan", "industrial_internet_platform"]
 _PERMITS = {"idc": "IDC", "cloud_computing": "IDC", "cdn": "CDN", "isp": "ISP", "website_hosting": "IDC",
-            "portal": "ICP", "ecommerce_platform": "ICP", "mobile_app": "ICP", "live_streaming": "INTERNET_AV_PROGRAMME",
+            "portal": "ICP", "ecommerce_platform": "ICP", "mobile_app": "ICP",
+            "live_streaming": "INTERNET_AV_PROGRAMME",
             "online_audiovisual_information": "INTERNET_AV_PROGRAMME"}
 _SECTORS = ["internet", "telecom", "finance", "media", "education", "advertising", "healthcare", "industrial",
             "transport"]
@@ -131,7 +132,8 @@ def generated(count: int, seed: int = 1) -> list[dict]:
             "licences": licences, "services": services,
         }
         if rng.random() < 0.6:
-            profile["data"] = [{"category": c, "subjects": ["customers"], "storage": rng.choice(["cloud", "on_premises"]),
+            profile["data"] = [{"category": c, "subjects": ["customers"],
+                                "storage": rng.choice(["cloud", "on_premises"]),
                                 "location": "CN", "volume": rng.choice([500, 200_000, 3_000_000])}
                                for c in rng.sample(_DATA, rng.randint(1, 2))]
         if rng.random() < 0.2:
