@@ -123,6 +123,24 @@ def test_a_session_is_replaced_after_serving_its_share_of_evaluations(compiled, 
     assert engine.sessions_started == started + 1 and engine.session != first and not engine.has_session(first)
 
 
+def test_what_sentences_keep_stays_bounded_over_fresh_profiles(compiled, monkeypatch):
+    """Filled-in sentences and the words for each value are kept, but values and dates come from callers: over
+    profiles never seen before, what is kept stays under the limit, and the answers are unchanged."""
+    from bench.profiles import generated
+
+    profiles = [Profile.model_validate(p) for p in generated(60, seed=3)]
+    expected = [answer(compiled, p) for p in profiles]
+    monkeypatch.setattr(compiled.sentences, "CACHE_LIMIT", 25)
+    compiled.sentences._words.clear()
+    compiled.sentences._texts.clear()
+    sizes = []
+    for profile, before in zip(profiles, expected, strict=True):
+        assert answer(compiled, profile) == before
+        sizes.append((len(compiled.sentences._words), len(compiled.sentences._texts)))
+    assert max(w for w, _ in sizes) <= 25 and max(t for _, t in sizes) <= 25
+    assert max(w for w, _ in sizes) >= 10  # the words were kept between evaluations
+
+
 def test_regions_outside_the_mainland_are_reported_not_assessed(compiled):
     """Hong Kong, Macao and Taiwan carry ISO 3166-2:CN codes, but the instruments govern the mainland."""
     def unlicensed_cdn(*regions: str) -> dict:
