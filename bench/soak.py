@@ -4,8 +4,8 @@ session is reused from one evaluation to the next (docs/engine.md), so whatever 
     python bench/soak.py [--evaluations 100000]
 
 Evaluates as the service does (write-up, then the JSON answer) a cycle of 2,000 generated profiles, no two alike, and
-the small and large benchmark profiles, with no answer cache; the warm-up evaluates each profile once. Prints RSS at intervals, the growth from the first
-sample after warm-up to the end, and how many engine sessions were started.
+the small and large benchmark profiles, with no answer cache; the warm-up evaluates each profile once. Prints RSS at
+intervals, the growth from the first sample after warm-up to the end, and how many engine sessions were started.
 """
 from __future__ import annotations
 
