@@ -20,14 +20,15 @@ def through_logging(request_id: str) -> dict[str, object]:
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger(ACCESS_LOGGER)
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.INFO
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not .level: it clears the loggers' cached isEnabledFor answers
     token = REQUEST_ID.set(request_id)
     try:
         logger.info("request", extra=FIELDS)
     finally:
         REQUEST_ID.reset(token)
         logger.removeHandler(handler)
-        logger.level = level
+        logger.setLevel(level)
     line: dict[str, object] = orjson.loads(stream.getvalue())
     return line
 
