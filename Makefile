@@ -39,7 +39,7 @@ bench: $(STAMP)  ## evaluation time per profile (median, p99)
 soak: $(STAMP)  ## RSS over 100,000 evaluations
 	$(BIN)/python bench/soak.py
 
-performance: $(STAMP)  ## every figure of docs/performance.md (about 10 minutes; throughput.py needs wrk)
+performance: $(STAMP)  ## every figure of docs/performance.md (about 25 minutes; throughput.py needs wrk)
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/soak.py

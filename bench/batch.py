@@ -61,7 +61,7 @@ def main() -> None:
     profiles = realistic_profiles(args.items)
     tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     port = free_port()
-    env = {"HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning", "WORKERS": "1",
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1",  # as make run ships it, access log on
            "DATABASE_URL": f"sqlite:///{tmp}/batch.db", "DECISION_JOURNAL_DIR": str(tmp / "journal")}
     process = start([str(BIN / "compliance-engine"), "serve"], env, port, tmp / "server.log")
     url = f"http://127.0.0.1:{port}"

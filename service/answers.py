@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from service.engine.assessment import Assessment
+from service.engine.assessment import AnswerData, Assessment, dump
 
 PREFIX = '{"assessment_id":"'
 ID_SLOT = len(PREFIX)
@@ -46,15 +46,14 @@ def render(template: str, assessment_id: str) -> str:
     return template[:ID_SLOT] + assessment_id + template[ID_SLOT:]
 
 
-def make(assessment: Assessment) -> Answer:
-    """An assessment (with any id) -> its answer template."""
-    blank = assessment.model_copy(update={"assessment_id": ""})
-    template = blank.model_dump_json()
+def make(data: AnswerData) -> Answer:
+    """An assessment's JSON data (with any id) -> its answer template."""
+    encoded = dump({**data, "assessment_id": ""})
+    template = encoded.decode("utf-8")
     assert template.startswith(PREFIX + '"'), "assessment_id must be the first field of the answer"
-    encoded = template.encode("utf-8")
-    return Answer(template, hashlib.sha256(encoded).hexdigest(), encoded, assessment.ruleset.version,
-                  assessment.ruleset.digest, assessment.as_of.isoformat(),
-                  tuple((o.rule_id, o.kind) for o in assessment.obligations))
+    ruleset = data["ruleset"]
+    return Answer(template, hashlib.sha256(encoded).hexdigest(), encoded, ruleset["version"], ruleset["digest"],
+                  data["as_of"].isoformat(), tuple((o["rule_id"], o["kind"]) for o in data["obligations"]))
 
 
 #: What an answer is cached by under one served version: (horizon in days, the profile as stated, in canonical JSON).

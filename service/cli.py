@@ -143,6 +143,7 @@ def evaluate(
     from pydantic import ValidationError
 
     from service import evaluation
+    from service.engine.assessment import Assessment, dump
     from service.engine.checks import prepare
     from service.errors import InvalidRuleSet, ServiceError, from_pydantic
     from service.ids import assessment_id
@@ -167,12 +168,13 @@ def evaluate(
     limits = evaluation.Limits.from_settings(get_settings())
     try:  # the service's own bounds and time budget
         evaluation.size(profile, limits)
-        assessment = evaluation.assessment(compiled, profile, limits.budget(), horizon_days,
-                                           assessment_id=assessment_id())
+        answer_data = evaluation.write_up(compiled, profile, limits.budget(), horizon_days,
+                                          assessment_id=assessment_id())
     except ServiceError as exc:
         _fail(str(exc))
     finally:
         compiled.close()
+    assessment = Assessment.model_validate_json(dump(answer_data))
     if as_json:
         typer.echo(assessment.model_dump_json(indent=2))
         return

@@ -36,7 +36,7 @@ from service.profile.model import Profile, check_list_sizes
 from service.settings import Settings
 
 if TYPE_CHECKING:
-    from service.engine.assessment import Assessment
+    from service.engine.assessment import AnswerData
     from service.engine.evaluate import CompiledRuleSet
     from service.serving import ServedRuleSet
 
@@ -143,45 +143,50 @@ def plan(work: int, limits: Limits, path: str, what: str, how: str) -> None:
         raise RequestTooLarge(f"the request is too large: {path}: {message}", [ErrorItem(path=path, message=message)])
 
 
-def assessment(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
-               where: str = "body", assessment_id: str = "") -> Assessment:
-    """The engine's evaluation within the budget; a profile beyond the firing bound is refused like one beyond
-    the size bounds (the profile's size has been checked: `size`)."""
+def write_up(compiled: CompiledRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
+             where: str = "body", assessment_id: str = "") -> AnswerData:
+    """The engine's evaluation within the budget, as the answer's JSON data; a profile beyond the firing bound is
+    refused like one beyond the size bounds (the profile's size has been checked: `size`)."""
     budget.check()
     try:
-        return compiled.evaluate(profile, assessment_id, horizon_days=horizon_days, budget=budget)
+        return compiled.write_up(profile, assessment_id, horizon_days=horizon_days, budget=budget)
     except TooManyFirings:
         raise too_large([ErrorItem(path=where, message=(
             f"its items and regions make the rules fire more than {budget.max_firings:,} times, the bound on one "
             f"evaluation (MAX_RULE_FIRINGS): {SMALLER}"))]) from None
 
 
+def stated(profile: Profile) -> str:
+    """The profile as stated, in canonical JSON with its effective as_of: what is recorded with an assessment, and
+    with the horizon what an answer is cached by."""
+    return profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
+
+
 def evaluate(loaded: ServedRuleSet, profile: Profile, budget: Budget, horizon_days: int = DEFAULT_HORIZON_DAYS,
-             where: str = "body") -> Evaluated:
+             where: str = "body", as_stated: str | None = None) -> Evaluated:
     """Evaluate within the budget, or reuse the answer of an identical evaluation under this rule-set version
-    (evaluation is deterministic)."""
-    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
-    key = (horizon_days, stated)
+    (evaluation is deterministic). `as_stated`: the profile's `stated` form, when the caller has it already."""
+    as_stated = stated(profile) if as_stated is None else as_stated
+    key = (horizon_days, as_stated)
     answer = loaded.answers.get(key)
     if answer is None:
-        answer = make(assessment(loaded.compiled, profile, budget, horizon_days, where))
+        answer = make(write_up(loaded.compiled, profile, budget, horizon_days, where))
         loaded.answers.put(key, answer)
         EVALUATED.inc()
     else:
         REUSED.inc()
     metrics.HITS.hit(answer)
-    return Evaluated(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, as_stated)
 
 
-def cached(loaded: ServedRuleSet, profile: Profile, horizon_days: int) -> Evaluated | None:
+def cached(loaded: ServedRuleSet, as_stated: str, horizon_days: int) -> Evaluated | None:
     """The answer of an identical evaluation, when there is one: no evaluation needed (cheap on any thread)."""
-    stated = profile.model_copy(update={"as_of": profile.effective_as_of()}).model_dump_json(exclude_none=True)
-    answer = loaded.answers.get((horizon_days, stated))
+    answer = loaded.answers.get((horizon_days, as_stated))
     if answer is None:
         return None
     REUSED.inc()
     metrics.HITS.hit(answer)
-    return Evaluated(ids.assessment_id(), answer, stated)
+    return Evaluated(ids.assessment_id(), answer, as_stated)
 
 
 #: Work up to which a profile is evaluated on the event loop itself: it takes a few milliseconds at most (the large

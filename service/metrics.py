@@ -11,6 +11,7 @@ the hits into per-rule counts every few seconds (and before each scrape).
 """
 from __future__ import annotations
 
+import collections
 import os
 import re
 import threading
@@ -61,11 +62,17 @@ class HitCounter:
             self._hits[id(answer)] = (answer, hits + 1)
 
     def drain(self) -> None:
+        """Counted per rule and kind first, then one increment each: with every answer new (a thousand a second),
+        an increment per answer and rule was 20,000 labelled increments a tick, on a thread that competes with the
+        event loop for the GIL."""
         with self._lock:
             hits, self._hits = self._hits, {}
+        fired: collections.Counter[tuple[str, str]] = collections.Counter()
         for answer, n in hits.values():
-            for rule_id, kind in answer.fired:
-                OBLIGATIONS.labels(rule_id, kind).inc(n)
+            for key in answer.fired:
+                fired[key] += n
+        for (rule_id, kind), n in fired.items():
+            OBLIGATIONS.labels(rule_id, kind).inc(n)
 
 
 HITS = HitCounter()

@@ -43,7 +43,7 @@ def preview(db: Database, versions: Versions, serving: Serving, version: str, li
                 continue
             try:
                 evaluation.size(profile, limits)
-                found = evaluation.assessment(candidate.compiled, profile, budget, horizon_days=0)
+                found = evaluation.write_up(candidate.compiled, profile, budget, horizon_days=0)
             except ProfileTooLarge as exc:
                 items.append({**item, "error": "the recorded profile cannot be evaluated under this version: "
                                                f"{exc.detail}"})
@@ -52,7 +52,7 @@ def preview(db: Database, versions: Versions, serving: Serving, version: str, li
                 items.append({**item, "error": "not re-evaluated: the preview ran past its time budget "
                                                "(EVALUATION_TIMEOUT_MS)"})
                 continue
-            after = {o.rule_id: o.kind for o in found.obligations}
+            after = {o["rule_id"]: o["kind"] for o in found["obligations"]}
             diff = changes.between(before, after)
             for rule in diff.added:
                 appearing[rule] = appearing.get(rule, 0) + 1

@@ -11,10 +11,11 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import ids, metrics
+from service.logs import ACCESS_LOGGER, AccessLog
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
-log = logging.getLogger("service.access")
+log = logging.getLogger(ACCESS_LOGGER)
 error_log = logging.getLogger("service.api")
 _INTERNAL_ERROR = (b'{"type":"about:blank","title":"Internal error","status":500,'
                    b'"detail":"the service failed; the error is logged with this request\'s id","errors":[]}')
@@ -64,6 +65,8 @@ class RequestContext:
     def __init__(self, app: ASGIApp, access_log: bool = True):
         self.app = app
         self.access_log = access_log
+        self._lines: AccessLog | None = None  # the direct access log, when logging allows it
+        self._decided = False  # at the first request, once logging is configured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,6 +113,12 @@ class RequestContext:
             count.inc()
             latency.observe(elapsed)
             if self.access_log and log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"method": scope["method"], "path": scope["path"], "route": route,
-                                           "status": status, "duration_ms": round(elapsed * 1000, 3)})
+                fields = {"method": scope["method"], "path": scope["path"], "route": route, "status": status,
+                          "duration_ms": round(elapsed * 1000, 3)}
+                if not self._decided:
+                    self._lines, self._decided = (AccessLog() if AccessLog.direct() else None), True
+                if self._lines is not None:
+                    self._lines.write(request_id, fields)
+                else:
+                    log.info("request", extra=fields)
             REQUEST_ID.reset(token)

@@ -36,6 +36,7 @@ import datetime as dt
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,12 +107,12 @@ def _value(value: Any) -> Any:
     return date_number(value) if isinstance(value, dt.date) else value
 
 
-def _members(field_: str, values: list[Any]) -> dict[str, Any]:
+def _members(field_: str, values: Sequence[Any]) -> dict[str, Any]:
     """field is one of `values`: one equality, or an `$or` of equalities on constants."""
-    values = list(dict.fromkeys(_value(v) for v in values))
-    if len(values) == 1:
-        return {field_: values[0]}
-    return {"$or": [{field_: v} for v in values]}
+    distinct = list(dict.fromkeys(_value(v) for v in values))
+    if len(distinct) == 1:
+        return {field_: distinct[0]}
+    return {"$or": [{field_: v} for v in distinct]}
 
 
 def _any_field(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from service.errors import EngineFailure
 from service.profile import labels, regions, wording
@@ -22,24 +24,17 @@ from service.rulebase.rule_file import Rule, RuleCitation, listing_key
 from service.rulebase.ruleset import RuleSet, RuleSpec
 
 from . import durable
-from .assessment import (
-    Assessment,
-    Citation,
-    ConditionalFact,
-    Deadline,
-    DerivedFact,
-    Interpretation,
-    Obligation,
-    ProfileWarning,
-    RuleSetRef,
-    Source,
-    Upcoming,
-)
+from .assessment import AnswerData, Assessment, Citation, dump
 from .budget import UNBOUNDED_TIME, Budget
-from .compiler import START_RULE, CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
-from .explain import Explainer, ReasonKey, lookup
+from .compiler import CompiledRule, Match, Shard, compile_ruleset, copies_needed, with_copies
+from .explain import Explainer, ReasonKey
 from .sentences import Sentences
 
+#: One field of a derived fact: (field, alias of the pattern its value comes from or None, the value's path in
+#: that fact, the constant value when no alias, the field's kind).
+DerivedField = tuple[str, str | None, tuple[str, ...], Any, str]
+#: What one rule derives: (derived fact, its fields) for each fact it names.
+Derivation = list[tuple[str, list[DerivedField]]]
 #: A derived fact's identity: its name and its values (field -> value, sorted).
 DerivedKey = tuple[str, tuple[tuple[str, Any], ...]]
 
@@ -80,6 +75,13 @@ class CompiledRuleSet:
         self.digest = ruleset.digest
         self.shards: list[Shard] = compile_ruleset(ruleset)
         self.copies = copies_needed(self.shards)
+        self._phases = [shard.max_phase for shard in self.shards]
+        #: per shard: compiled rule name -> (the rule, its rule's id if it reports (the matches of a rule that only
+        #: derives facts are not kept), how it derives facts): what a firing needs, looked up once
+        self._recording = {id(shard): {name: (rule, rule.spec.id if rule.spec.rule.kind else None,
+                                              self._derivation(rule))
+                                       for name, rule in shard.rules.items()}
+                           for shard in self.shards}
         self._definitions = [shard.definition() for shard in self.shards]
         self._local = threading.local()
         self._engine_sets: list[list[durable.DurableRuleset]] = []
@@ -88,7 +90,7 @@ class CompiledRuleSet:
         self._engines()  # made now for this thread: a rule set durable-rules refuses fails here
         self.explainer = Explainer(ruleset.derived)
         self.sentences = Sentences(ruleset.derived)
-        self._citations: dict[tuple[str, tuple[str, ...]], list[Citation]] = {}
+        self._citations: dict[tuple[str, tuple[str, ...]], tuple[list[dict[str, Any]], orjson.Fragment]] = {}
 
     def _engines(self) -> list[durable.DurableRuleset]:
         """This thread's copy of the engine's rulesets."""
@@ -115,6 +117,13 @@ class CompiledRuleSet:
     def rule_count(self) -> int:
         return len(self.ruleset.rules)
 
+    @property
+    def sessions_started(self) -> int:
+        """Engine sessions started over every copy and shard: a session is reused until it fails or has served
+        durable.SESSION_EVALUATIONS evaluations."""
+        with self._engines_lock:
+            return sum(engine.sessions_started for engines in self._engine_sets for engine in engines)
+
     def close(self) -> None:
         with self._engines_lock:
             self._closed = True
@@ -128,59 +137,93 @@ class CompiledRuleSet:
         evaluation = Evaluation(as_of=as_of)
         facts = with_copies(build_facts(profile), self.copies)
         context = context_fact(as_of)
-        for shard, engine in zip(self.shards, self._engines(), strict=True):
+        for shard, phases, engine in zip(self.shards, self._phases, self._engines(), strict=True):
             extra = with_copies([d.fact for d in evaluation.derived.values()], self.copies)
-            engine.run(context, facts + extra, shard.max_phase, self._recorder(shard, evaluation), budget)
+            engine.run(context, facts + extra, phases, self._recorder(shard, evaluation), budget)
         return evaluation
 
     def _recorder(self, shard: Shard, evaluation: Evaluation) -> durable.OnMatch:
+        recording = self._recording[id(shard)]
+        matches, as_of = evaluation.matches, evaluation.as_of
+
         def on_match(name: str, match: dict[str, Any]) -> Iterable[dict[str, Any]]:
-            if name == START_RULE:
+            entry = recording.get(name)
+            if entry is None:  # the $start rule
                 return ()
-            rule = shard.rules[name]
-            evaluation.matches.setdefault(rule.spec.id, []).append((rule, match))
-            if not rule.spec.rule.derive or not in_window(rule.spec, evaluation.as_of):
+            rule, rule_id, derivation = entry
+            if rule_id is not None:
+                found = matches.get(rule_id)
+                if found is None:
+                    matches[rule_id] = [(rule, match)]
+                else:
+                    found.append((rule, match))
+            if derivation is None or not in_window(rule.spec, as_of):
                 return ()
-            return with_copies(list(self._derive(rule, match, evaluation)), self.copies)
+            return self._derive(rule, derivation, match, evaluation)
 
         return on_match
 
-    def _derive(self, rule: CompiledRule, match: dict[str, Any], evaluation: Evaluation) -> Iterator[dict[str, Any]]:
-        for name, fields in rule.spec.rule.derive.items():
+    def _derive(self, rule: CompiledRule, derivation: Derivation, match: dict[str, Any],
+                evaluation: Evaluation) -> list[dict[str, Any]]:
+        """The facts one firing derives that the evaluation does not have yet (with their copies)."""
+        new: list[dict[str, Any]] = []
+        for name, fields in derivation:
             values: dict[str, Any] = {}
-            fact: dict[str, Any] = {"t": name}
-            for fname, source in fields.items():
-                if isinstance(source, str) and source.startswith("$"):
-                    binding = rule.variant.bindings[source]
-                    value = lookup(match[f"p{binding.pattern}"], binding.field)
-                    kind = binding.spec.kind
+            for fname, alias, path, constant, _ in fields:
+                if alias is None:
+                    value = constant
                 else:
-                    value, kind = source, rule.spec.derived_fields[name][fname].kind
-                if value is None:
-                    continue
-                values[fname] = value
-                if kind == "region":
-                    fact.update(region_fields(fname, value))
-                else:
-                    fact[fname] = value
+                    value = match[alias]
+                    for part in path:
+                        value = value.get(part) if isinstance(value, dict) else None
+                if value is not None:
+                    values[fname] = value
             key = (name, tuple(sorted(values.items())))
             existing = evaluation.derived.get(key)
             if existing is not None:
                 if rule.spec.id not in existing.from_rules:
                     existing.from_rules.append(rule.spec.id)
                 continue
+            fact: dict[str, Any] = {"t": name}
+            for fname, _, _, _, kind in fields:
+                if fname in values:
+                    if kind == "region":
+                        fact.update(region_fields(fname, values[fname]))
+                    else:
+                        fact[fname] = values[fname]
             fact["id"] = f"{name}:{json.dumps(values, sort_keys=True)}"
             evaluation.derived[key] = Derived(name, values, fact, [rule.spec.id])
-            yield fact
+            new.append(fact)
+        return with_copies(new, self.copies) if new else new
+
+    @staticmethod
+    def _derivation(rule: CompiledRule) -> Derivation | None:
+        """Where each derived field's value comes from in a match of this compiled rule, worked out once."""
+        if not rule.spec.rule.derive:
+            return None
+        out: Derivation = []
+        for name, fields in rule.spec.rule.derive.items():
+            sources: list[DerivedField] = []
+            for fname, source in fields.items():
+                if isinstance(source, str) and source.startswith("$"):
+                    binding = rule.variant.bindings[source]
+                    sources.append((fname, f"p{binding.pattern}", tuple(binding.field.split(".")), None,
+                                    binding.spec.kind))
+                else:
+                    sources.append((fname, None, (), source, rule.spec.derived_fields[name][fname].kind))
+            out.append((name, sources))
+        return out
 
     # --- writing up ----------------------------------------------------------------------------
-    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
-                 budget: Budget = UNBOUNDED_TIME) -> Assessment:
-        """The assessment of a profile: what applies on as_of, and what starts or falls due within the horizon."""
+    def write_up(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
+                 budget: Budget = UNBOUNDED_TIME) -> AnswerData:
+        """The assessment of a profile, as the answer's JSON data: what applies on as_of, and what starts or falls
+        due within the horizon. Plain data in the fields' order, rendered by orjson (`answers.make`): building and
+        dumping a tree of models cost more than the engine for small profiles; `evaluate` gives the model."""
         as_of = profile.effective_as_of()
         evaluation = self.match(profile, as_of, budget)
-        obligations: list[Obligation] = []
-        upcoming: list[Upcoming] = []
+        obligations: list[dict[str, Any]] = []
+        upcoming: list[dict[str, Any]] = []
         horizon = as_of + dt.timedelta(days=horizon_days)
         reasons: dict[ReasonKey, str] = {}  # one description per fact and pattern, however many matches share it
         for matches in evaluation.matches.values():
@@ -191,37 +234,40 @@ class CompiledRuleSet:
                 obligations.append(self.obligation(spec, matches, as_of, reasons))
             elif spec.rule.applies_from and as_of < spec.rule.applies_from <= horizon:
                 starts = spec.rule.applies_from
-                upcoming.append(Upcoming.model_construct(
-                    starts=starts, days_until=(starts - as_of).days,
-                    obligation=self.obligation(spec, matches, starts, reasons)))
-        obligations.sort(key=lambda o: listing_key(o.kind, o.severity, o.rule_id))
-        upcoming.sort(key=lambda u: (u.starts, u.obligation.rule_id))
-        deadlines = [Deadline.model_construct(date=o.deadline, days_left=(o.deadline - as_of).days, rule_id=o.rule_id,
-                                              kind=o.kind, severity=o.severity, title=o.title, listed_in=where)
+                upcoming.append({"starts": starts, "days_until": (starts - as_of).days,
+                                 "obligation": self.obligation(spec, matches, starts, reasons)})
+        obligations.sort(key=lambda o: listing_key(o["kind"], o["severity"], o["rule_id"]))
+        upcoming.sort(key=lambda u: (u["starts"], u["obligation"]["rule_id"]))
+        deadlines = [{"date": o["deadline"], "days_left": (o["deadline"] - as_of).days, "rule_id": o["rule_id"],
+                      "kind": o["kind"], "severity": o["severity"], "title": o["title"], "listed_in": where}
                      for where, items in (("obligations", obligations),
-                                          ("upcoming", [u.obligation for u in upcoming]))
-                     for o in items if o.deadline is not None and as_of <= o.deadline <= horizon]
-        deadlines.sort(key=lambda d: (d.date, d.rule_id))
-        derived = [
-            DerivedFact.model_construct(fact=d.name, values=self._display(d), from_rules=sorted(d.from_rules))
-            for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, json.dumps(d.values, sort_keys=True)))
-        ]
-        warnings = [ProfileWarning.model_construct(path=path, message=f"attribute {name!r} is not read by any rule")
+                                          ("upcoming", [u["obligation"] for u in upcoming]))
+                     for o in items if o["deadline"] is not None and as_of <= o["deadline"] <= horizon]
+        deadlines.sort(key=lambda d: (d["date"], d["rule_id"]))
+        # by name, then values: the fact's id is its name and its values as sorted JSON
+        derived = [{"fact": d.name, "values": self._display(d), "from_rules": sorted(d.from_rules)}
+                   for d in sorted(evaluation.derived.values(), key=lambda d: (d.name, d.fact["id"]))]
+        warnings = [{"path": path, "message": f"attribute {name!r} is not read by any rule"}
                     for path, name in profile.unused_attributes()]
-        warnings += [ProfileWarning.model_construct(path=path, message=f"{code} ({regions.name(code)}) is outside "
-                                                    "mainland China, which the rule base covers: it is not assessed")
+        warnings += [{"path": path, "message": f"{code} ({regions.name(code)}) is outside mainland China, which the "
+                      "rule base covers: it is not assessed"}
                      for path, code in profile.outside_mainland()]
-        return Assessment.model_construct(
-            assessment_id=assessment_id,
-            ruleset=RuleSetRef.model_construct(version=self.version, digest=self.digest),
-            as_of=as_of,
-            horizon_days=horizon_days,
-            obligations=obligations,
-            derived_facts=derived,
-            upcoming=upcoming,
-            deadlines=deadlines,
-            warnings=warnings,
-        )
+        return {
+            "assessment_id": assessment_id,
+            "ruleset": {"version": self.version, "digest": self.digest},
+            "as_of": as_of,
+            "horizon_days": horizon_days,
+            "obligations": obligations,
+            "derived_facts": derived,
+            "upcoming": upcoming,
+            "deadlines": deadlines,
+            "warnings": warnings,
+        }
+
+    def evaluate(self, profile: Profile, assessment_id: str, horizon_days: int = 0,
+                 budget: Budget = UNBOUNDED_TIME) -> Assessment:
+        """The assessment as a model (the CLI, preview, tests): the answer's JSON read back, so it is the answer."""
+        return Assessment.model_validate_json(dump(self.write_up(profile, assessment_id, horizon_days, budget)))
 
     def _display(self, d: Derived) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -232,8 +278,9 @@ class CompiledRuleSet:
         return out
 
     def obligation(self, spec: RuleSpec, matches: list[Match], as_of: dt.date,
-                   reasons: dict[ReasonKey, str] | None = None) -> Obligation:
-        """One obligation per rule, whatever the number of matches: every reason, in a stable order."""
+                   reasons: dict[ReasonKey, str] | None = None) -> dict[str, Any]:
+        """One finding per rule, whatever the number of matches (every reason, in a stable order), as the answer's
+        JSON data (`Obligation` describes it)."""
         rule = spec.rule
         because: list[str] = []
         ordered = sorted(matches, key=lambda m: (m[0].name, tuple(f.get("id", "") for f in m[1].values())))
@@ -247,60 +294,70 @@ class CompiledRuleSet:
             kind = rule.overdue.value
         instrument = spec.instrument(self.ruleset.catalogue)
         assert instrument is not None  # a rule that reports cites at least one instrument of the catalogue
-        return Obligation.model_construct(
-            rule_id=rule.id,
-            kind=kind,
-            legal_force=instrument.legal_force.value,
-            title=rule.title,
-            summary=rule.summary,
-            severity=rule.severity.value,
-            deadline=rule.deadline,
-            overdue=overdue,
-            jurisdiction=rule.jurisdiction,
-            applies_from=rule.applies_from,
-            applies_until=rule.applies_until,
-            citations=self.citations(spec, as_of),
-            because=because,
-            explanation=self.sentences.explanation(spec, ordered, as_of, because),
-            conditional_on=conditional_on(ordered),
-            interpretation=(Interpretation.model_construct(**spec.interpretation.model_dump())
-                            if spec.interpretation else None),
-            caveats=caveats(instrument, rule),
-        )
+        interpretation = spec.interpretation
+        return {
+            "rule_id": rule.id,
+            "kind": kind,
+            "legal_force": instrument.legal_force.value,
+            "title": rule.title,
+            "summary": rule.summary,
+            "severity": rule.severity.value,
+            "deadline": rule.deadline,
+            "overdue": overdue,
+            "jurisdiction": rule.jurisdiction,
+            "applies_from": rule.applies_from,
+            "applies_until": rule.applies_until,
+            "citations": self._citations_json(spec, as_of),
+            "because": because,
+            "explanation": self.sentences.explanation(spec, ordered, as_of, because),
+            "conditional_on": conditional_on(ordered),
+            "interpretation": (None if interpretation is None else {
+                "reading": interpretation.reading, "alternative": interpretation.alternative,
+                "why": interpretation.why}),
+            "caveats": caveats(instrument, rule),
+        }
 
     def citations(self, spec: RuleSpec, as_of: dt.date) -> list[Citation]:
-        """A rule's citations, enriched from the catalogue; built once per rule and legal status."""
+        """A rule's citations as on as_of, enriched from the catalogue (the questions' `rules`)."""
+        return [Citation.model_validate(c) for c in self._citations_of(spec, as_of)[0]]
+
+    def _citations_json(self, spec: RuleSpec, as_of: dt.date) -> orjson.Fragment:
+        return self._citations_of(spec, as_of)[1]
+
+    def _citations_of(self, spec: RuleSpec, as_of: dt.date) -> tuple[list[dict[str, Any]], orjson.Fragment]:
+        """A rule's citations, as data and rendered, once per rule and legal status of its instruments (the same in
+        every evaluation on any as_of with the same statuses)."""
         catalogue = self.ruleset.catalogue
         statuses = tuple(catalogue.legal_status(c.instrument_id, as_of) for c in spec.rule.citations)
         key = (spec.id, statuses)
         cached = self._citations.get(key)
         if cached is None:
-            cached = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses, strict=True)]
-            self._citations[key] = cached
+            data = [self.citation(c, status) for c, status in zip(spec.rule.citations, statuses, strict=True)]
+            cached = self._citations[key] = (data, orjson.Fragment(orjson.dumps(data)))
         return cached
 
-    def citation(self, c: RuleCitation, legal_status: str) -> Citation:
+    def citation(self, c: RuleCitation, legal_status: str) -> dict[str, Any]:
         inst = self.ruleset.catalogue.get(c.instrument_id)
         assert inst is not None  # checked when the rule set was built
-        return Citation(
-            instrument_id=inst.id,
-            title=inst.title,
-            issuer=inst.issuer,
-            issued=inst.issued,
-            document_number=inst.document_number,
-            provision=c.provision,
-            legal_status=legal_status,
-            legal_force=inst.legal_force.value,
-            in_force_from=inst.in_force_from,
-            final_version=inst.final_version,
-            source=Source(document=c.document, quote=c.quote),
-        )
+        return {
+            "instrument_id": inst.id,
+            "title": inst.title,
+            "issuer": inst.issuer,
+            "issued": inst.issued,
+            "document_number": inst.document_number,
+            "provision": c.provision,
+            "legal_status": legal_status,
+            "legal_force": inst.legal_force.value,
+            "in_force_from": inst.in_force_from,
+            "final_version": inst.final_version,
+            "source": {"document": c.document, "quote": c.quote},
+        }
 
 
-def conditional_on(matches: list[Match]) -> list[ConditionalFact]:
+def conditional_on(matches: list[Match]) -> list[dict[str, str]]:
     """The unstated facts a finding depends on: every field a matched condition required the profile not to state
-    (`given: false`), at its place in the profile."""
-    out: dict[str, ConditionalFact] = {}
+    (`given: false`), at its place in the profile (as `ConditionalFact`'s JSON data)."""
+    out: dict[str, dict[str, str]] = {}
     for compiled, match in matches:
         for ref in compiled.refs:
             if ref.pattern.negated:
@@ -312,8 +369,7 @@ def conditional_on(matches: list[Match]) -> list[ConditionalFact]:
                 if test.op == "given" and test.value is False:
                     path = labels.profile_path(ref.pattern.fact, fact.get("index"), test.field)
                     if path is not None and path not in out:
-                        out[path] = ConditionalFact.model_construct(
-                            path=path, statement=wording.unstated(ref.pattern.fact, test.field, path))
+                        out[path] = {"path": path, "statement": wording.unstated(ref.pattern.fact, test.field, path)}
     return [out[p] for p in sorted(out)]
 
 

@@ -396,7 +396,7 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
     depending: dict[str, tuple[str, list[str]]] = {}
     for rule_id in sorted(matches):
         for fact in conditional_on(matches[rule_id]):
-            depending.setdefault(fact.path, (fact.statement, []))[1].append(rule_id)
+            depending.setdefault(fact["path"], (fact["statement"], []))[1].append(rule_id)
     out = []
     for path, (statement, rule_ids) in sorted(depending.items())[:MAX_CONDITIONAL]:
         answers = []
@@ -420,7 +420,8 @@ def conditional_questions(compiled: CompiledRuleSet, profile: Profile, as_of: dt
 
 def _yes_no_paths(matches: dict[str, list[Match]]) -> list[str]:
     """The yes/no facts the current findings depend on (each tried both ways), at most MAX_CONDITIONAL."""
-    paths = sorted({fact.path for rule_id in matches for fact in conditional_on(matches[rule_id])})[:MAX_CONDITIONAL]
+    paths = sorted({fact["path"] for rule_id in matches
+                    for fact in conditional_on(matches[rule_id])})[:MAX_CONDITIONAL]
     return [path for path in paths if _yes_no(path)]
 
 

@@ -119,6 +119,8 @@ class Sentences:
                 value = list(raw) if isinstance(raw, tuple) else raw
                 words = tuple(_codes(value, field_spec) if p.code else labels.value(value, field_spec))
                 self._words[key] = words
+                if len(self._words) > self.CACHE_LIMIT:  # values come from callers: keep the memory bounded
+                    self._words.clear()
             for text in words:
                 texts.setdefault(text, (0, raw, "") if isinstance(raw, (int, float)) and not isinstance(raw, bool)
                                  else (1, 0, text.lower()))

@@ -13,8 +13,11 @@ allowed. The rule validator checks every condition against it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from . import model, regions
@@ -138,11 +141,14 @@ def number_date(value: int) -> dt.date:
     return dt.date(value // 10000, value // 100 % 100, value % 100)
 
 
-def region_fields(name: str, code: str) -> dict[str, str]:
-    """A region field plus the regions containing it, so containment is an equality test."""
+@functools.lru_cache(maxsize=4096)
+def region_fields(name: str, code: str) -> Mapping[str, str]:
+    """A region field plus the regions containing it, so containment is an equality test (kept, read-only: the
+    same regions come again and again)."""
     lv = regions.levels(code)
     # always both companions: the engine fails (rather than not matching) when a join names a missing field
-    return {name: code, f"{name}__country": lv["country"], f"{name}__province": lv.get("province", code)}
+    return MappingProxyType({name: code, f"{name}__country": lv["country"],
+                             f"{name}__province": lv.get("province", code)})
 
 
 def _put(fact: dict[str, Any], key: str, value: Any) -> None:

@@ -6,6 +6,7 @@ service (CN) operates in every province. Everything that reasons about regions u
 """
 from __future__ import annotations
 
+import functools
 import re
 
 COUNTRY = "CN"
@@ -43,6 +44,7 @@ REGION_HELP = "an ISO 3166-2:CN code: CN (nationwide), a province such as CN-GD,
 OUTSIDE_MAINLAND = {"CN-HK", "CN-MO", "CN-TW"}
 
 
+@functools.lru_cache(maxsize=4096)
 def in_mainland(code: str) -> bool:
     return not any(a in OUTSIDE_MAINLAND for a in ancestors(code))
 
@@ -59,13 +61,14 @@ def is_country_code(code: str) -> bool:
     return bool(_COUNTRY_CODE.match(code))
 
 
-def ancestors(code: str) -> list[str]:
-    """The region and every region that contains it, innermost first: CN-GD-SZ, CN-GD, CN."""
+@functools.lru_cache(maxsize=4096)
+def ancestors(code: str) -> tuple[str, ...]:
+    """The region and every region that contains it, innermost first: CN-GD-SZ, CN-GD, CN (kept: profiles name the
+    same few hundred regions again and again)."""
     if code == COUNTRY:
-        return [COUNTRY]
+        return (COUNTRY,)
     parts = code.split("-")
-    chain = ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
-    return chain
+    return tuple("-".join(parts[:i]) for i in range(len(parts), 0, -1))
 
 
 def levels(code: str) -> dict[str, str]:

@@ -15,7 +15,8 @@ from tests.helpers import REPO
 SCRIPTS = {
     "evaluate.py": (["--runs", "20"], [r"small: median [\d.]+ ms, p99 [\d.]+ ms", r"large: median [\d.]+ ms"]),
     "scaling.py": (["--runs", "3"], [r"x16 +\d+ +\d+ +\d+ms", r"\n +32 +\d+ +[\d.]+ms"]),
-    "soak.py": (["--evaluations", "200"], [r"RSS growth over 200 evaluations: [+-][\d.]+ MB"]),
+    "soak.py": (["--evaluations", "200"], [r"RSS growth over 200 evaluations: [+-][\d.]+ MB",
+                                         r"engine sessions started: 1 over 3202 evaluations"]),
     "activations.py": (["--activations", "4"], [r"activation: median \d+ ms", r"RSS growth over 4 activations"]),
     "batch.py": (["--items", "20", "--rounds", "1"], [r"batch of 20 realistic profiles .*statuses \[201\]",
                                                        r"log off, all new +median"]),
@@ -23,7 +24,10 @@ SCRIPTS = {
                       [r"small profiles alone: \d+ req/s", r"GET /healthz every 50 ms .*over 100 ms: \d+",
                        r"small profiles beside 2 heavy clients and the batch: \d+ req/s"]),
     "throughput.py": (["--seconds", "2", "--rounds", "1", "--connections", "8"],
-                      [r"service / bare \(1 worker, log on\): \d+%", r"decision log cost: -?\d+%",
+                      [r"same profile: service / bare [\d.]+ \(target >= 0.5\), p99 [\d.]+ ms",
+                       r"realistic, each new: service / bare [\d.]+ \(target >= 0.25\), p99 [\d.]+ ms",
+                       r"generated, each new: service / bare [\d.]+ \(target >= 0.25\), p99 [\d.]+ ms",
+                       r"decision log cost: -?\d+%",
                        r"activations during the load: \d+, failed 0"]),
 }
 

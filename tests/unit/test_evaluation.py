@@ -1,4 +1,4 @@
-"""Evaluation is deterministic, safe under concurrency, and leaves no engine state behind."""
+"""Evaluation is deterministic, safe under concurrency, and carries nothing from one evaluation to the next."""
 from __future__ import annotations
 
 import json
@@ -57,27 +57,46 @@ def test_concurrent_evaluations_give_the_answers_of_serial_ones(compiled):
         assert set(got) == {expected[i % len(profiles)]}
 
 
-def test_no_engine_state_is_left_behind(compiled):
-    """durable-rules keeps per-session state until deleted: every session, also a failed one, is deleted."""
+def test_a_reused_session_keeps_nothing_of_the_evaluations_before():
+    """Each ruleset keeps one durable-rules session and retracts every fact after an evaluation: whatever ran before,
+    an answer is the one a new session gives (tests/golden holds every example and scenario to this too)."""
+    from service.engine.checks import prepare
+    from service.rulebase.loading import from_directory
+    from tests.helpers import REPO
+
+    profiles = [LARGE, make_profile(), make_profile(services=[], licences=[]), LARGE,
+                make_profile(services=[{"type": "cdn", "regions": ["CN-GD"]}], licences=[])]
+    kept, _ = prepare(from_directory(REPO / "rules"), "v")
+    try:
+        engine = kept._engines()[0]
+        answers = [answer(kept, p) for p in profiles]
+        assert engine.sessions_started == 1 and engine.session is not None and engine.has_session(engine.session)
+        for profile, got in zip(profiles, answers, strict=True):
+            fresh, _ = prepare(from_directory(REPO / "rules"), "v")
+            try:
+                assert answer(fresh, profile) == got
+            finally:
+                fresh.close()
+    finally:
+        kept.close()
+    assert engine.session is None
+
+
+def test_a_session_is_deleted_when_an_evaluation_fails_and_a_new_one_started(compiled):
     from service.errors import EngineFailure
 
     engine = compiled._engines()[0]  # this thread's copy
-    answer(compiled, LARGE)
-    assert engine.last_sid is not None and not engine.has_session(engine.last_sid)
-    sids = set()
-    for _ in range(5):
-        answer(compiled, make_profile())
-        sids.add(engine.last_sid)
-    assert len(sids) == 5 and not any(engine.has_session(s) for s in sids)
-    # a session that fails midway is deleted too
+    expected = answer(compiled, LARGE)
+    failed = engine.session
+    assert failed is not None
     original = engine._drain
     calls = {"n": 0}
 
-    def failing(state, sid, on_match, budget):
+    def failing(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise EngineFailure("injected")
-        return original(state, sid, on_match, budget)
+        return original(*args, **kwargs)
 
     engine._drain = failing
     try:
@@ -87,7 +106,39 @@ def test_no_engine_state_is_left_behind(compiled):
             pass
     finally:
         del engine._drain
-    assert calls["n"] == 2 and not engine.has_session(engine.last_sid)
+    assert calls["n"] == 2 and engine.session is None and not engine.has_session(failed)
+    started = engine.sessions_started
+    assert answer(compiled, LARGE) == expected and engine.sessions_started == started + 1
+
+
+def test_a_session_is_replaced_after_serving_its_share_of_evaluations(compiled, monkeypatch):
+    from service.engine import durable
+
+    monkeypatch.setattr(durable, "SESSION_EVALUATIONS", 3)
+    engine = compiled._engines()[0]
+    answer(compiled, LARGE)
+    first, started = engine.session, engine.sessions_started
+    for _ in range(3):
+        answer(compiled, make_profile())
+    assert engine.sessions_started == started + 1 and engine.session != first and not engine.has_session(first)
+
+
+def test_what_sentences_keep_stays_bounded_over_fresh_profiles(compiled, monkeypatch):
+    """Filled-in sentences and the words for each value are kept, but values and dates come from callers: over
+    profiles never seen before, what is kept stays under the limit, and the answers are unchanged."""
+    from bench.profiles import generated
+
+    profiles = [Profile.model_validate(p) for p in generated(60, seed=3)]
+    expected = [answer(compiled, p) for p in profiles]
+    monkeypatch.setattr(compiled.sentences, "CACHE_LIMIT", 25)
+    compiled.sentences._words.clear()
+    compiled.sentences._texts.clear()
+    sizes = []
+    for profile, before in zip(profiles, expected, strict=True):
+        assert answer(compiled, profile) == before
+        sizes.append((len(compiled.sentences._words), len(compiled.sentences._texts)))
+    assert max(w for w, _ in sizes) <= 25 and max(t for _, t in sizes) <= 25
+    assert max(w for w, _ in sizes) >= 10  # the words were kept between evaluations
 
 
 def test_regions_outside_the_mainland_are_reported_not_assessed(compiled):

@@ -89,10 +89,11 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
     evaluations: evaluation.Evaluations = state.evaluations
     with serving.lease() as loaded:
         work = evaluation.size(profile, limits).work
-        recorded = evaluation.cached(loaded, profile, horizon_days)  # an identical profile seen: no evaluation
+        as_stated = evaluation.stated(profile)
+        recorded = evaluation.cached(loaded, as_stated, horizon_days)  # an identical profile seen: no evaluation
         if recorded is None:
             recorded = await evaluations.run(work, evaluation.evaluate, loaded, profile, limits.budget(),
-                                             horizon_days)
+                                             horizon_days, as_stated=as_stated)
     if record:
         journal: DecisionJournal = state.journal
         await assessments.record(journal, recorded, asyncio.get_running_loop())
