@@ -1,14 +1,17 @@
 """GET /v1/schemas/profile: the profile's JSON Schema, generated from the model when the process starts.
 
 Forms are built from it (the page at /ui generates its profile form from it), so it is served from the code
-that validates profiles and cannot drift from it; `schemas/profile.schema.json` is the checked-in copy of the
-same document. Like /openapi.json it describes the interface and holds no data: no token is needed.
+that validates profiles and cannot drift from it. `schemas/profile.schema.json` is the checked-in copy of the
+same document with its keys sorted (for reviewable diffs); served, the properties keep the model's order, which
+is the order a form shows them in. Like /openapi.json it describes the interface and holds no data: no token
+is needed.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -21,7 +24,7 @@ MEDIA_TYPE = "application/schema+json"
 
 @functools.cache
 def _profile_document() -> tuple[bytes, str]:
-    body = schemas.render(schemas.generate()["profile.schema.json"]).encode("utf-8")
+    body = orjson.dumps(schemas.generate()["profile.schema.json"])  # insertion order: the model's
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
