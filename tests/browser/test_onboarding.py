@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import httpx
@@ -226,6 +227,8 @@ def test_a_profile_built_with_clicks_only(page, server):
     assert summary.get_attribute("aria-live") == "polite"
     assert summary.text_content().startswith(f"{len(shown)} findings")
     assert page.locator(".questions .question").count() > 0
+    side = page.locator(".onboarding-side").text_content() + page.locator(".profile-form").text_content()
+    assert not re.search(r"\b(null|undefined|NaN)\b", side), "a missing value was written out"
     shot(page, "22-onboarding-built-with-clicks")
 
     # a "not stated" answer takes the fact out again: absence is not "no"
@@ -302,6 +305,11 @@ def test_a_question_answered_with_one_click(page, server):
     assert after == api_rules(server, expected) and after != before
     assert {o["rule_id"] for o in chosen["closes"]}.isdisjoint(after)
     assert {o["rule_id"] for o in chosen["opens"]} <= set(after)
+    # beside the form, what the answer did: the findings it brought and those it took away
+    changed = dict(page.locator(".live [data-change]").evaluate_all("els => els.map(e => [e.dataset.ruleId, "
+                                                                   "e.dataset.change])"))
+    assert changed == {**{r: "added" for r in set(after) - set(before)},
+                       **{r: "removed" for r in set(before) - set(after)}}
     # the question is answered: it is no longer asked, and the form shows the answer where the fact lives
     assert item.count() == 0
     path = conditional["path"]

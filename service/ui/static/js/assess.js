@@ -41,7 +41,7 @@ export function assessView({ onAssessment }) {
       if (typed) {
         live.hold();
         textTimer = setTimeout(() => readText(text), TEXT_DELAY_MS);
-      } else readText(text);
+      } else readText(text, { whole: true });
     },
   });
   const examples = h("div", { class: "examples" }, h("p", { class: "note" }, "Loading examples\u2026"));
@@ -72,7 +72,7 @@ export function assessView({ onAssessment }) {
   }
 
   /** The JSON text changed: when it reads as a profile, the form follows; when not, it says where, and waits. */
-  function readText(text) {
+  function readText(text, { whole = false } = {}) {
     let value = {};
     if (text.trim()) {
       try {
@@ -87,7 +87,7 @@ export function assessView({ onAssessment }) {
     clearTextProblem();
     draft = value;
     form?.render(draft);
-    live.schedule(draft);
+    live.schedule(draft, { whole });
   }
 
   /** The form changed the profile: the JSON follows, and the findings. */
@@ -224,7 +224,7 @@ export function assessView({ onAssessment }) {
       h("div", { class: "onboarding" },
         h("div", { class: "onboarding-main" }, formBox, field.root),
         h("aside", { class: "onboarding-side no-print", "aria-label": "Questions, findings so far, compare with today" },
-          questions.root, live.root, today.root)),
+          live.root, questions.root, today.root)),
       h("div", { class: "actions" }, button, status),
       h("p", { class: "hint" }, "Field names and allowed values: ",
         h("a", { href: apiHref("docs") }, "the API description"), ".")),

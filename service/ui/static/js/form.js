@@ -12,7 +12,7 @@
 // starts with the essentials (as_of, business, services); the other parts and the yes/no facts not yet
 // stated are folded away until they hold something, the officer opens them, or a question fills them in.
 
-import { h, uid } from "./dom.js";
+import { fill, h, uid } from "./dom.js";
 import { deleteAt, formatPath, getAt, parsePath, setAt } from "./paths.js";
 
 /** The parts shown open from the start: who the business is and what it offers. */
@@ -411,7 +411,7 @@ export function profileForm({ schema, onChange }) {
       return fold(name, [titleOf(name, s), " ", h("span", { class: "count" }, count ? `(${count})` : "(none yet)")],
         el, { force: count > 0, attrs: { class: "form-section", "data-section": name } });
     });
-    root.replaceChildren(
+    fill(root,
       h("div", { class: "form-tools" },
         h("button", { type: "button", class: "secondary small", "data-role": "open-all", onclick: openAll },
           "Show every part of the form")),

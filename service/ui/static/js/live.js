@@ -4,11 +4,13 @@
 // profile on screen is shown. A refused profile (422) is shown on the form's fields, and listed here.
 
 import { ApiError, call } from "./api.js";
-import { h, uid } from "./dom.js";
+import { fill, h, uid } from "./dom.js";
 import { findingCard, findingTags } from "./findings.js";
 import { KINDS, countByKind, kindLabel, plural } from "./wording.js";
 
 const DELAY_MS = 400;
+/** Findings a change brought or took away, listed by title (beyond that, counted). */
+const CHANGES_LISTED = 4;
 /** Questions fetched each time: enough to offer more after some are answered "no". */
 const QUESTIONS_LIMIT = 40;
 
@@ -24,15 +26,19 @@ function isAbort(err) {
 export function liveAssessment({ questions, onErrors, onShowPath, onAnswer }) {
   const headingId = uid("live");
   const status = h("p", { class: "live-summary", role: "status", "aria-live": "polite" });
+  const changes = h("div", { class: "live-changes" });
   const body = h("div", { class: "live-findings" });
   const root = h("section", { class: "live", "aria-labelledby": headingId, "data-live-state": "pending" },
     h("h3", { id: headingId }, "Findings so far"),
     h("p", { class: "group-help" }, "Updated as the profile changes. Not recorded: choose Assess to keep an "
       + "assessment."),
-    status, body);
+    status, changes, body);
   let timer = null;
   let running = null;  // the AbortController of the requests under way
   let latest = null;
+  let shown = null;  // rule id -> finding, as last shown: what the next change adds and removes
+  let fresh = true;  // the next answer is for a profile loaded whole (nothing to compare it with)
+  let listOpen = false;  // the officer opened the full list: it stays open as it updates
 
   function state(name) {
     root.dataset.liveState = name;
@@ -54,6 +60,31 @@ export function liveAssessment({ questions, onErrors, onShowPath, onAnswer }) {
     });
   }
 
+  /** What the last change did to the findings: those it brought and those it took away, by title. */
+  function showChanges(obligations) {
+    const now = new Map(obligations.map((o) => [o.rule_id, o]));
+    const before = fresh ? null : shown;
+    shown = now;
+    fresh = false;
+    const added = before ? obligations.filter((o) => !before.has(o.rule_id)) : [];
+    const gone = before ? [...before.values()].filter((o) => !now.has(o.rule_id)) : [];
+    if (!added.length && !gone.length) {
+      changes.replaceChildren();
+      return;
+    }
+    const item = (o, change, badge) => h("li", { class: `live-change ${change}`, "data-change": change,
+      "data-rule-id": o.rule_id }, h("span", { class: `badge ${change}` }, badge), " ", o.title || o.rule_id,
+    " ", h("span", { class: "note" }, `(${kindLabel(o.kind).toLowerCase()})`));
+    const listed = [...added.map((o) => item(o, "added", "New")), ...gone.map((o) => item(o, "removed", "No longer"))];
+    fill(changes,
+      h("p", { class: "note" }, "With the last change: ",
+        [added.length ? `${plural(added.length, "new finding", "new findings")}` : "",
+          gone.length ? `${gone.length} no longer ${gone.length === 1 ? "applies" : "apply"}` : ""]
+          .filter(Boolean).join(", "), "."),
+      h("ul", {}, listed.slice(0, CHANGES_LISTED),
+        listed.length > CHANGES_LISTED ? h("li", { class: "note" }, `and ${listed.length - CHANGES_LISTED} more`) : null));
+  }
+
   function showAnswer(a) {
     const obligations = Array.isArray(a.obligations) ? a.obligations : [];
     const upcoming = Array.isArray(a.upcoming) ? a.upcoming : [];
@@ -61,8 +92,12 @@ export function liveAssessment({ questions, onErrors, onShowPath, onAnswer }) {
     status.textContent = obligations.length
       ? `${plural(obligations.length, "finding", "findings")}: ${countByKind(obligations)}.`
       : "Nothing in the rule base applies to this profile yet.";
-    body.replaceChildren(
-      ...byKind(obligations),
+    showChanges(obligations);
+    const all = obligations.length ? h("details", { class: "live-all", open: listOpen,
+      ontoggle: (e) => { listOpen = e.target.open; } },
+    h("summary", {}, `Every finding, by kind (${obligations.length})`), byKind(obligations)) : null;
+    fill(body,
+      all,
       upcoming.length ? h("p", { class: "note" },
         `Coming up within the horizon: ${plural(upcoming.length, "duty", "duties")} (choose Assess for the full report).`)
         : null,
@@ -74,7 +109,8 @@ export function liveAssessment({ questions, onErrors, onShowPath, onAnswer }) {
     const errors = err.errors;
     onErrors?.(errors);
     status.textContent = `The profile is not accepted: ${plural(errors.length, "problem", "problems")}, shown on the form.`;
-    body.replaceChildren(h("div", { class: "problem", "data-problem-for": "live" },
+    changes.replaceChildren();
+    fill(body, h("div", { class: "problem", "data-problem-for": "live" },
       h("ul", { class: "problem-list" }, errors.map((e) => h("li", {},
         h("button", { type: "button", class: "link-button", onclick: () => onShowPath?.(e.path) },
           h("code", { class: "problem-path" }, e.path || "(the whole profile)")),
@@ -120,8 +156,9 @@ export function liveAssessment({ questions, onErrors, onShowPath, onAnswer }) {
 
   return {
     root,
-    /** The profile changed: evaluate it a moment after the last change. */
-    schedule(profile) {
+    /** The profile changed (`whole`: it was loaded whole): evaluate it a moment after the last change. */
+    schedule(profile, { whole = false } = {}) {
+      if (whole) fresh = true;
       latest = profile;
       state("pending");
       running?.abort();

@@ -3,7 +3,7 @@
 // make further rules apply, the best ranked first. An answer is a JSON Patch the page applies to the profile;
 // "no" to a new item or value sets nothing and is not asked again in this tab.
 
-import { h, uid } from "./dom.js";
+import { fill, h, uid } from "./dom.js";
 import { countByKind, plural } from "./wording.js";
 
 /** How many ranked questions are offered at first (more on request). */
@@ -95,13 +95,13 @@ export function questionsPanel({ onAnswer, onFill }) {
       .flatMap((g) => (g.questions ?? []).map((q) => ({ ...q, group: g.title })))
       .filter((q) => !dismissed.has(q.id))
       .sort((a, b) => b.score - a.score);  // stable: the service's order among equals
-    list.replaceChildren(...conditional.map(conditionalItem), ...ranked.slice(0, shown).map(rankedItem));
+    fill(list, ...conditional.map(conditionalItem), ...ranked.slice(0, shown).map(rankedItem));
     const total = conditional.length + ranked.length;
     status.textContent = total
       ? `${plural(total, "question", "questions")} would change the findings`
         + `${ranked.length > shown ? `; the ${conditional.length + shown} that matter most are shown` : ""}.`
       : "No question would change the findings: the profile says what the rules need.";
-    tools.replaceChildren(
+    fill(tools,
       ranked.length > shown ? h("button", { type: "button", class: "secondary small", "data-role": "more-questions",
         onclick: () => {
           shown += FIRST;
