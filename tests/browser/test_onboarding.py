@@ -47,39 +47,30 @@ def item_schema(schema: dict, node: dict) -> dict | None:
     return item if "properties" in item else None
 
 
-def field_paths(schema: dict, node: dict, prefix: str = "") -> set[str]:
-    """Every field of an object, nested objects and the first item of each list of objects included."""
-    paths = set()
+def fields(schema: dict, node: dict, prefix: str = "") -> list[tuple[str, str, dict]]:
+    """(path, name, schema) of every field of an object, nested objects and the first item of each list of
+    objects included."""
+    out = []
     for name, prop in node["properties"].items():
         path = f"{prefix}.{name}" if prefix else name
-        paths.add(path)
+        out.append((path, name, prop))
         inner = resolve(schema, prop)
         if "properties" in inner:
-            paths |= field_paths(schema, inner, path)
+            out += fields(schema, inner, path)
         item = item_schema(schema, prop)
         if item is not None:
-            paths |= field_paths(schema, item, f"{path}[0]")
-    return paths
+            out += fields(schema, item, f"{path}[0]")
+    return out
 
 
 def automatic_title(name: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in name.split("_"))
 
 
-def explicit_titles(schema: dict, node: dict, prefix: str = "") -> dict[str, str]:
+def explicit_titles(schema: dict) -> dict[str, str]:
     """path -> title, for the fields whose schema names them otherwise than their key does."""
-    out = {}
-    for name, prop in node["properties"].items():
-        path = f"{prefix}.{name}" if prefix else name
-        if prop.get("title") and prop["title"] != automatic_title(name):
-            out[path] = prop["title"]
-        inner = resolve(schema, prop)
-        if "properties" in inner:
-            out |= explicit_titles(schema, inner, path)
-        item = item_schema(schema, prop)
-        if item is not None:
-            out |= explicit_titles(schema, item, f"{path}[0]")
-    return out
+    return {path: prop["title"] for path, name, prop in fields(schema, schema)
+            if prop.get("title") and prop["title"] != automatic_title(name)}
 
 
 def apply_patch(profile: dict, patch: list[dict]) -> dict:
@@ -166,13 +157,13 @@ def test_the_form_shows_every_field_the_schema_has(page, server):
     page.get_by_role("button", name="Show every part of the form").click()  # the new items' folded facts too
 
     rendered = page.locator(".profile-form .form-field[data-path]").evaluate_all("els => els.map(e => e.dataset.path)")
-    assert set(rendered) == field_paths(schema, schema), "the form shows the schema's fields, and only those"
+    assert set(rendered) == {path for path, _, _ in fields(schema, schema)}, "the schema's fields, and only those"
     assert len(rendered) == len(set(rendered))
 
     # titles come from the schema; values are offered in its words
     labels = dict(page.locator(".profile-form .form-field[data-path]").evaluate_all(
         "els => els.map(e => [e.dataset.path, e.querySelector(':scope > label, :scope > legend').textContent])"))
-    titles = explicit_titles(schema, schema)
+    titles = explicit_titles(schema)
     assert titles and all(labels[path] == title for path, title in titles.items()), titles
     service_type = resolve(schema, schema["$defs"]["Service"]["properties"]["type"])
     options = page.locator("select[data-path='services[0].type'] option").evaluate_all(
@@ -253,7 +244,8 @@ def test_the_json_and_the_form_follow_each_other(page, server):
         "els => els.map(e => e.value)")
     assert regions == CONTRACT_EXAMPLE["services"][0]["regions"]
     assert page.locator("input[type=radio][data-path='business.cii_operator'][value=false]").is_checked()
-    assert page.locator("input[data-path='services[0].since']").input_value() == CONTRACT_EXAMPLE["services"][0]["since"]
+    since = CONTRACT_EXAMPLE["services"][0]["since"]
+    assert page.locator("input[data-path='services[0].since']").input_value() == since
     assert page.locator("input[data-path='services[0].attributes.users']").input_value() == "2000000"
     settled(page)
     assert live_rules(page) == api_rules(server, CONTRACT_EXAMPLE)
@@ -400,3 +392,63 @@ def test_a_refused_value_is_shown_on_its_field(page, server):
     users.fill("1200")
     settled(page)
     assert users.get_attribute("aria-invalid") is None and box.is_hidden()
+
+
+def test_the_form_works_from_the_keyboard(page, server):
+    recorded = []
+    page.on("request", lambda r: recorded.append(r.url) if r.url.endswith("/v1/assessments") else None)
+    open_form(page)
+    page.focus("input[data-path='business.name']")
+    page.keyboard.type("Keyboard Ltd")
+    page.keyboard.press("Enter")  # a field's Enter does not send the page's form: Assess records
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.path") == "business.registered_region"
+    page.keyboard.type("CN-SH")
+
+    # a service: its type chosen with the arrow keys, added with Enter; the cursor goes to the new service
+    page.focus("select[data-path='services'][data-role='new-type']")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.role") == "add"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.path") == "services[0].type"
+    schema = httpx.get(f"{server.url}/v1/schemas/profile").json()
+    second = schema["$defs"]["ServiceType"]["enum"][1]
+    # a yes/no fact: the radio buttons move with the arrow keys
+    page.locator(".form-field[data-path='services[0].attributes.targets_minors']").locator(
+        "xpath=ancestor::details[1]/summary").focus()
+    page.keyboard.press("Enter")  # opens the folded yes/no facts
+    page.focus("input[type=radio][data-path='services[0].attributes.targets_minors'][value='']")
+    page.keyboard.press("ArrowLeft")  # from "not stated" to "no"
+    assert profile_text(page) == {"business": {"name": "Keyboard Ltd", "registered_region": "CN-SH"},
+                                  "services": [{"type": second, "attributes": {"targets_minors": False}}]}
+    settled(page)
+    assert recorded == [] and page.locator(".results .report").count() == 0
+
+
+def test_drafts_are_evaluated_once_typing_rests_and_a_change_cancels_the_evaluation_under_way(page, server):
+    evaluations = []
+    page.on("request", lambda r: evaluations.append(r.url) if "/v1/assessments?" in r.url else None)
+    open_form(page)
+    settled(page)
+    before = len(evaluations)
+    page.focus("input[data-path='business.name']")
+    page.keyboard.type("Twelve keys!")
+    settled(page)
+    assert evaluations[before:] == [f"{server.url}/v1/assessments?record=false"]  # one, not recorded
+
+    held = []  # the next evaluation is held back, as a slow answer would be
+    page.route("**/v1/assessments?record=false", lambda route: held.append(route) if not held else route.continue_())
+    cancelled = []
+    page.on("requestfailed", lambda r: cancelled.append(r.url))
+    check(page, "business.sectors", "internet")
+    while not held:
+        page.wait_for_timeout(50)
+    add_item(page, "services", type="cdn")  # while the first is under way
+    settled(page)
+    assert f"{server.url}/v1/assessments?record=false" in cancelled
+    expected = {"business": {"name": "Twelve keys!", "sectors": ["internet"]}, "services": [{"type": "cdn"}]}
+    assert profile_text(page) == expected
+    shown = live_rules(page)
+    assert shown and shown == api_rules(server, expected)
+    page.unroute("**/v1/assessments?record=false")

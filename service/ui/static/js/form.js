@@ -44,6 +44,11 @@ export function profileForm({ schema, onChange }) {
   let draft = {};
   const opened = new Set();  // folded parts the officer (or a question) opened: kept across re-renders
   const root = h("div", { class: "profile-form", "data-form": "profile" });
+  // Enter in a field of the form does not send the page's form (Assess records an assessment): that takes
+  // the Assess button itself
+  root.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.target.matches("input:not([type=checkbox], [type=radio])")) e.preventDefault();
+  });
 
   // --- reading the schema ---------------------------------------------------------------------------------
   /** A property's schema with $ref followed and "or null" unwrapped; its own title and description kept. */
