@@ -1,4 +1,4 @@
-"""GET /v1/schemas/profile: the profile's JSON Schema, generated from the model when the process starts.
+"""GET /v1/schemas/profile: the profile's JSON Schema, generated from the model (once per process).
 
 Forms are built from it (the page at /ui generates its profile form from it), so it is served from the code
 that validates profiles and cannot drift from it. `schemas/profile.schema.json` is the checked-in copy of the
