@@ -17,7 +17,7 @@ from service.api.auth import Authenticator, load_tokens
 from service.api.batch import BatchRequest
 from service.api.limits import BodyLimit
 from service.api.observability import RequestContext
-from service.api.routes import assessments, health, rules, rulesets, ui
+from service.api.routes import assessments, health, rules, rulesets, schemas, ui
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
 from service.profile.model import Profile
@@ -120,5 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (assessments.router, rules.router, rulesets.router):
         app.include_router(router, responses=problems.COMMON)
     app.include_router(health.router)
+    app.include_router(schemas.router)
     app.include_router(ui.router)
     return app

@@ -9,6 +9,7 @@ from service.api.batch import BatchRequest, BatchResponse
 from service.assessments import Comparison, ComparisonRequest
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
+from service.profile import schema_words
 from service.profile.model import Profile
 from service.rulebase.catalogue import Instrument
 from service.rulebase.rule_file import CONDITION_SCHEMA, RuleFile
@@ -23,10 +24,15 @@ def _rule_file_schema() -> dict[str, Any]:
     return schema
 
 
+def profile_schema() -> dict[str, Any]:
+    """The profile's schema, with the words a form shows for its codes (`x-labels`)."""
+    return schema_words.annotate(Profile.model_json_schema())
+
+
 def generate() -> dict[str, dict[str, Any]]:
     """File name -> schema."""
     out = {
-        "profile.schema.json": Profile.model_json_schema(),
+        "profile.schema.json": profile_schema(),
         "assessment.schema.json": Assessment.model_json_schema(mode="serialization"),
         "comparison-request.schema.json": ComparisonRequest.model_json_schema(),
         "comparison.schema.json": Comparison.model_json_schema(mode="serialization"),

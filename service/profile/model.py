@@ -108,6 +108,11 @@ Date = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_check_dat
 Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_json_number)]
 #: An open vocabulary (the contract does not close it): a lower-case identifier.
 Term = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["children"])]
+#: Whose data it is, as the rules name them (`data[].subjects` is open: other terms are kept).
+DATA_SUBJECTS = ("children", "minors", "employees", "patients", "customers", "users")
+#: What data is used for, and what a cross-border line or transfer is for, as the rules name them (open terms).
+DATA_PURPOSES = ("epidemic_prevention", "marketing", "human_resources")
+FLOW_PURPOSES = ("internal_office", "business_operations", "telecom_operations")
 
 
 class Sector(StrEnum):
@@ -272,7 +277,7 @@ class Business(ProfileModel):
         "or CN. A region outside mainland China (CN-HK, CN-MO, CN-TW) is reported in warnings, not assessed."))
     foreign_invested: Flag | None = Field(None, description="The business is foreign-invested.")
     cii_operator: Flag | None = Field(
-        None, description="The business operates critical information infrastructure (CII).")
+        None, title="CII operator", description="The business operates critical information infrastructure (CII).")
     negative_credit_record: Flag | None = Field(
         None, description="The business has been listed with a negative credit record.")
     serious_data_incident_last_12_months: Flag | None = Field(
@@ -337,7 +342,7 @@ class ServiceAttributes(BaseModel):
     """Facts about one service. The named ones are read by rules; others (strings of up to 200 characters, numbers,
     booleans, null, or flat lists of up to 50 of them) are kept and reported in the assessment's warnings as unused."""
 
-    model_config = ConfigDict(extra="allow", use_enum_values=True, json_schema_extra={
+    model_config = ConfigDict(extra="allow", use_enum_values=True, title="Facts about the service", json_schema_extra={
         # what `_extra_are_flat` allows, stated for clients
         "additionalProperties": {"anyOf": [*_EXTRA_SCALARS, {"type": "array", "maxItems": 50,
                                                              "items": {"anyOf": _EXTRA_SCALARS}}]},
@@ -345,13 +350,16 @@ class ServiceAttributes(BaseModel):
 
     users: Count | None = Field(None, description="Number of users of the service.")
     targets_minors: Flag | None = Field(None, description="The service is aimed at minors.")
-    third_party_sdks: Flag | None = Field(None, description="The app embeds third-party SDKs or plug-ins.")
+    third_party_sdks: Flag | None = Field(None, title="Third-party SDKs", description=(
+        "The app embeds third-party SDKs or plug-ins."))
     deep_learning_or_vr_content: Flag | None = Field(
-        None, description="The service offers content made with deep learning or virtual reality.")
+        None, title="Deep-learning or VR content",
+        description="The service offers content made with deep learning or virtual reality.")
     profiling_with_legal_effect: Flag | None = Field(
         None, description="The service profiles users in ways that may bring legal consequences for them.")
     self_built_telecom_equipment: Flag | None = Field(
-        None, description="The service runs on telecom equipment the business built itself.")
+        None, title="Self-built telecom equipment",
+        description="The service runs on telecom equipment the business built itself.")
     content_types: list[AdContentType] | None = Field(None, max_length=20, description=(
         "For advertising: what the advertisements are for (up to 20 kinds)."))
     apply_for_certification: Flag | None = Field(None, description=(
@@ -403,11 +411,14 @@ class Service(ProfileModel):
 class NetworkResource(ProfileModel):
     """A network resource the business uses or provides; the flags say where it comes from and where it goes."""
 
+    model_config = ConfigDict(title="Network resource")
+
     kind: NetworkResourceKind = Field(description="The kind of resource.")
     provider_licensed: Flag | None = Field(
         None, description="The provider of the resource holds the corresponding permit.")
     recorded: Flag | None = Field(None, description="IP addresses: recorded in full in MIIT's recordal system.")
-    sublet_for_idc_isp: Flag | None = Field(None, description="Sublet to other enterprises to run IDC or ISP services.")
+    sublet_for_idc_isp: Flag | None = Field(None, title="Sublet for IDC or ISP", description=(
+        "Sublet to other enterprises to run IDC or ISP services."))
     provided_to_unlicensed: Flag | None = Field(
         None, description="Provided to parties without the corresponding permit.")
 
@@ -415,20 +426,25 @@ class NetworkResource(ProfileModel):
 class DataHolding(ProfileModel):
     """Data of one category the business holds: whose it is, where and how it is kept, how much, and what for."""
 
+    model_config = ConfigDict(title="Data held")
+
     category: DataCategory = Field(description="The category of the data.")
-    subjects: list[Term] = Field(
+    subjects: list[Annotated[Term, Field(examples=list(DATA_SUBJECTS))]] = Field(
         default_factory=list, max_length=10,
-        description="Whose data it is. Rules read: children, minors, employees, patients, customers, users.",
+        description=f"Whose data it is. Rules read: {', '.join(DATA_SUBJECTS)}.",
     )
     storage: Storage | None = Field(None, description="How the data is kept: on the business's premises or on a cloud.")
     location: Country | None = Field(None, description=(
         "The country where the data is stored: CN, or another ISO 3166-1 alpha-2 code such as SG."))
     volume: Count | None = Field(None, description="Number of records or data subjects.")
-    purpose: Term | None = Field(None, description="What the data is used for, e.g. epidemic_prevention, marketing.")
+    purpose: Annotated[Term, Field(examples=list(DATA_PURPOSES))] | None = Field(
+        None, description=f"What the data is used for, e.g. {', '.join(DATA_PURPOSES)}.")
 
 
 class CrossBorder(ProfileModel):
     """A connection or transfer across China's border: data sent abroad, an international dedicated line, a VPN."""
+
+    model_config = ConfigDict(title="Cross-border flow")
 
     kind: CrossBorderKind = Field(description="What crosses the border.")
     data_category: DataCategory | None = Field(
@@ -436,10 +452,8 @@ class CrossBorder(ProfileModel):
     destination: Country | None = Field(
         None, description="The country the data or the line goes to: an ISO 3166-1 alpha-2 code such as SG.")
     approved: Flag | None = Field(None, description="Approved by the telecommunications authority.")
-    purpose: Term | None = Field(
-        None, description="What the line or transfer is for, e.g. internal_office, business_operations, "
-        "telecom_operations."
-    )
+    purpose: Annotated[Term, Field(examples=list(FLOW_PURPOSES))] | None = Field(
+        None, description=f"What the line or transfer is for, e.g. {', '.join(FLOW_PURPOSES)}.")
 
 
 class Product(ProfileModel):

@@ -60,9 +60,10 @@ function explain(status, problem) {
 
 /**
  * call("v1/rules") -> the parsed JSON answer; throws ApiError.
- * `body` may be a string (sent exactly as the officer wrote it) or a value (sent as JSON).
+ * `body` may be a string (sent exactly as the officer wrote it) or a value (sent as JSON). A call cancelled
+ * through `signal` (an AbortController's) throws the browser's AbortError, not an ApiError.
  */
-export async function call(path, { method = "GET", body } = {}) {
+export async function call(path, { method = "GET", body, signal } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -74,8 +75,9 @@ export async function call(path, { method = "GET", body } = {}) {
   let response;
   try {
     response = await fetch(apiHref(path), { method, headers, body: payload, cache: "no-store",
-      credentials: "same-origin", redirect: "error" });
-  } catch {
+      credentials: "same-origin", redirect: "error", signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
     throw new ApiError(0, null, "Could not reach the service. Check that it is running and try again.");
   }
   const text = await response.text();

@@ -58,6 +58,7 @@ document.getElementById("token-form").addEventListener("submit", (event) => {
   tokenInput.value = "";
   showTokenState(value ? "Token saved for this browser tab. It is forgotten when the tab closes." : undefined);
   showRuleset();
+  document.dispatchEvent(new CustomEvent("token-saved"));
 });
 document.getElementById("token-forget").addEventListener("click", () => {
   token.set("");

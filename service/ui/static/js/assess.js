@@ -1,12 +1,22 @@
-// Assess a business: paste, open or pick an example profile, send it to POST /v1/assessments, and read
-// the findings; or open an assessment recorded earlier by its id.
+// Assess a business: build the profile on the form (generated from the profile's schema) or as JSON (the two
+// stay in step), see the findings and the questions that matter update beside it, compare the new line with
+// today, and send it to POST /v1/assessments to record the assessment; or open one recorded earlier by its id.
 
 import { ApiError, call } from "./api.js";
 import { apiHref, fill, h } from "./dom.js";
 import { profileField } from "./fields.js";
 import { assessmentReport } from "./findings.js";
+import { profileForm } from "./form.js";
+import { locatePath } from "./jsontext.js";
+import { liveAssessment } from "./live.js";
+import { applyPatch, landing } from "./paths.js";
 import { ProfileTextError, readProfile, showProblem } from "./problems.js";
+import { questionsPanel } from "./questions.js";
 import { asText, samples } from "./samples.js";
+import { todayPanel } from "./today.js";
+
+/** How long typing in the JSON rests before the form follows. */
+const TEXT_DELAY_MS = 300;
 
 function reportHeading(a, profile) {
   const name = profile?.business?.name;
@@ -14,13 +24,25 @@ function reportHeading(a, profile) {
 }
 
 export function assessView({ onAssessment }) {
+  let draft = {};  // the profile on screen: the form's value, and the JSON text's when it reads
+  let form = null;  // once the schema has come
+  let textProblem = false;  // the problem box shows the JSON as read while typing (not an answer of Assess)
+  let textTimer = null;
+
   const field = profileField({
     name: "profile",
     label: "Profile of the business (JSON)",
-    help: "The facts about the business: the date to apply the law at (as_of), the business itself, its licences, "
-      + "services, data, cross-border flows, network resources and products. Every part may be left out. "
-      + "Start from one of the examples above and edit it.",
-    rows: 20,
+    help: "The same profile as the form, as JSON: edit either, the other follows. The facts about the business: the "
+      + "date to apply the law at (as_of), the business itself, its licences, services, data, cross-border flows, "
+      + "network resources and products. Every part may be left out.",
+    rows: 14,
+    onText: (text, { typed }) => {
+      clearTimeout(textTimer);
+      if (typed) {
+        live.hold();
+        textTimer = setTimeout(() => readText(text), TEXT_DELAY_MS);
+      } else readText(text, { whole: true });
+    },
   });
   const examples = h("div", { class: "examples" }, h("p", { class: "note" }, "Loading examples\u2026"));
   const button = h("button", { type: "submit", class: "primary" }, "Assess");
@@ -30,6 +52,94 @@ export function assessView({ onAssessment }) {
     autocomplete: "off", pattern: "[0-9A-Za-z]{26}", "aria-describedby": "assessment-id-help", required: true });
 
   let busy = false;
+
+  // --- the form, the JSON and the live findings, in step ----------------------------------------------------
+  const formBox = h("div", { class: "form-box", "data-form-state": "loading" },
+    h("p", { class: "note", role: "status" }, "Loading the form\u2026"));
+  const questions = questionsPanel({ onAnswer: answer, onFill: (path) => form?.focusPath(path) });
+  const live = liveAssessment({
+    questions,
+    onErrors: (errors) => form?.showErrors(errors),
+    onShowPath: (path) => form?.focusPath(path) || selectInText(path),
+    onAnswer: onAssessment,
+  });
+  const today = todayPanel({ current: () => draft, results, onAssessment,
+    onProposedErrors: (errors) => form?.showErrors(errors) });
+
+  function clearTextProblem() {
+    if (textProblem) field.clear();
+    textProblem = false;
+  }
+
+  /** The JSON text changed: when it reads as a profile, the form follows; when not, it says where, and waits. */
+  function readText(text, { whole = false } = {}) {
+    let value = {};
+    if (text.trim()) {
+      try {
+        value = readProfile(text);
+      } catch (err) {
+        showProblem(field.problem, field.textarea, err, { select: false });
+        textProblem = true;
+        live.pause();
+        return;  // the form keeps the last profile that could be read
+      }
+    }
+    clearTextProblem();
+    draft = value;
+    form?.render(draft);
+    live.schedule(draft, { whole });
+  }
+
+  /** The form changed the profile: the JSON follows, and the findings. */
+  function formChanged(value) {
+    draft = value;
+    field.show(asText(draft));
+    clearTextProblem();
+    live.schedule(draft);
+  }
+
+  /** A one-click answer: its patch goes into the profile, the form shows where, and everything follows. */
+  function answer(patch, path) {
+    let next;
+    try {
+      next = applyPatch(draft, patch);
+    } catch (err) {
+      status.textContent = `That answer could not be added to the profile: ${err.message}`;
+      return;
+    }
+    form?.render(next);
+    for (const op of patch) form?.reveal(landing(next, op));
+    formChanged(next);
+    status.textContent = `Answer added to the profile (${path}); the findings and questions follow.`;
+    questions.root.focus({ preventScroll: true });
+  }
+
+  /** An error no field of the form shows (a field the schema does not have): select it in the JSON. */
+  function selectInText(path) {
+    const range = path ? locatePath(field.get(), path) : null;
+    if (!range) return false;
+    field.textarea.focus();
+    field.textarea.setSelectionRange(range.start, range.end);
+    return true;
+  }
+
+  function loadForm() {
+    call("v1/schemas/profile").then((schema) => {
+      form = profileForm({ schema, onChange: formChanged });
+      form.render(draft);
+      formBox.dataset.formState = "ready";
+      fill(formBox, form.root);
+    }, (err) => {
+      formBox.dataset.formState = "failed";
+      fill(formBox, h("div", { class: "problem", role: "alert" },
+        h("p", {}, h("strong", {}, "The form could not be loaded")), h("p", {}, err.message),
+        h("p", {}, "The JSON below works as before. ",
+          h("button", { type: "button", class: "secondary small", onclick: loadForm }, "Try again"))));
+    });
+  }
+  loadForm();
+  live.schedule(draft);  // an empty profile already has questions worth asking
+  document.addEventListener("token-saved", () => live.refresh());
 
   async function submit(event) {
     event.preventDefault();
@@ -106,11 +216,15 @@ export function assessView({ onAssessment }) {
   const root = h("section", { class: "view", "aria-labelledby": "assess-heading", "data-view": "assess" },
     h("h2", { id: "assess-heading", tabindex: "-1", class: "no-print" }, "Assess a business"),
     h("p", { class: "lead no-print" }, "Describe a business and see which obligations, prohibitions and violations its facts "
-      + "trigger under the rule set in use, each with the passages of law it comes from. Every assessment is "
-      + "recorded, so it can be opened again by its id."),
+      + "trigger under the rule set in use, each with the passages of law it comes from. Fill in the form (or the "
+      + "JSON), answer the questions that matter with one click, and watch the findings follow. Choose Assess to "
+      + "record an assessment, so it can be opened again by its id."),
     h("form", { class: "assess-form", novalidate: true, onsubmit: submit, "aria-labelledby": "assess-heading" },
       h("fieldset", { class: "example-choice" }, h("legend", {}, "Start from an example"), examples),
-      field.root,
+      h("div", { class: "onboarding" },
+        h("div", { class: "onboarding-main" }, formBox, field.root),
+        h("aside", { class: "onboarding-side no-print", "aria-label": "Questions, findings so far, compare with today" },
+          live.root, questions.root, today.root)),
       h("div", { class: "actions" }, button, status),
       h("p", { class: "hint" }, "Field names and allowed values: ",
         h("a", { href: apiHref("docs") }, "the API description"), ".")),

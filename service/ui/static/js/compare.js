@@ -64,6 +64,66 @@ function changeCard(change, level) {
     findingCard(after, { level: Math.min(level + 1, 6) })));
 }
 
+/**
+ * A comparison's 422 errors by the profile they concern (paths baseline.* and proposed.*), each path made
+ * relative to its profile: {baseline: [...], proposed: [...], rest: [...]}.
+ */
+export function errorsBySide(errors) {
+  const out = { baseline: [], proposed: [], rest: [] };
+  for (const e of errors) {
+    const side = SIDES.find((s) => String(e.path ?? "").startsWith(`${s}.`) || e.path === s);
+    if (side) out[side].push({ ...e, path: String(e.path).slice(side.length + 1) || "(the whole profile)" });
+    else out.rest.push(e);
+  }
+  return out;
+}
+
+function section(key, heading, help, items, render, { collapsed = false } = {}) {
+  const headingId = uid("compare");
+  const body = items.length ? items.map(render) : [h("p", { class: "note" }, "None.")];
+  const inner = [h("p", { class: "group-help" }, help), body];
+  return h("section", { class: `group compare-${key}`, "aria-labelledby": headingId, "data-compare": key },
+    h("h3", { id: headingId }, heading, " ", h("span", { class: "count" }, `(${items.length})`)),
+    collapsed && items.length
+      ? h("details", {}, h("summary", {}, `Show the ${plural(items.length, "finding", "findings")} that stay the same`),
+        inner)
+      : inner);
+}
+
+/**
+ * What a comparison (POST /v1/assessments/compare) says, as a report: the findings a change adds, removes and
+ * changes, and those it leaves. The Compare page and the onboarding's "Compare with today" both show it.
+ */
+export function comparisonReport(c, { heading = "What the change does" } = {}) {
+  const headingId = uid("compare-result");
+  const added = c.added ?? [];
+  const removed = c.removed ?? [];
+  const changed = c.changed ?? [];
+  const unchanged = c.unchanged ?? [];
+  const link = (ref, label) => (ref?.assessment_id ? [label, " ",
+    h("a", { href: apiHref(`v1/assessments/${encodeURIComponent(ref.assessment_id)}`), "data-assessment-id": ref.assessment_id },
+      h("code", {}, ref.assessment_id)), ref.as_of ? ` (as of ${formatDate(ref.as_of)})` : ""] : null);
+  const report = h("section", { class: "report", "aria-labelledby": headingId, "data-report": "comparison" },
+    h("h2", { id: headingId, tabindex: "-1", class: "report-title" }, heading),
+    h("p", { class: "report-summary" },
+      `${plural(added.length, "new finding", "new findings")}, `
+      + `${removed.length} no longer applying, ${changed.length} changed, ${unchanged.length} unchanged.`),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Recorded as"), h("dd", {}, link(c.baseline, "baseline"), " \u00b7 ", link(c.proposed, "proposed")),
+      c.ruleset ? [h("dt", {}, "Rule set"), h("dd", {}, c.ruleset.version ?? "")] : null),
+    h("div", { class: "report-controls no-print" },
+      h("button", { type: "button", class: "secondary", onclick: () => window.print() }, "Print")),
+    section("added", "New with the change", added.length ? `Triggered only by the proposed profile: ${countByKind(added)}.`
+      : "The change triggers nothing new.", added, (o) => findingCard(o, { level: 4 })),
+    section("removed", "No longer apply", "Triggered by the business now, not with the change.",
+      removed, (o) => findingCard(o, { level: 4 })),
+    section("changed", "Changed", "Triggered by both, but with a different kind, date or reasons.",
+      changed, (ch) => changeCard(ch, 4)),
+    section("unchanged", "Unchanged", "Triggered by both, exactly the same.", unchanged,
+      (o) => findingCard(o, { level: 4 }), { collapsed: true }));
+  return report;
+}
+
 export function compareView({ onAssessment, currentProfile }) {
   const fields = {
     baseline: profileField({ name: "baseline", label: "The business now (baseline)",
@@ -125,14 +185,7 @@ export function compareView({ onAssessment, currentProfile }) {
 
   /** 422 errors go under the profile they concern (their path starts baseline. or proposed.). */
   function showErrors(err) {
-    const errors = err instanceof ApiError ? err.errors : [];
-    const bySide = { baseline: [], proposed: [] };
-    const rest = [];
-    for (const e of errors) {
-      const side = SIDES.find((s) => String(e.path ?? "").startsWith(`${s}.`) || e.path === s);
-      if (side) bySide[side].push({ ...e, path: String(e.path).slice(side.length + 1) || "(the whole profile)" });
-      else rest.push(e);
-    }
+    const { rest, ...bySide } = errorsBySide(err instanceof ApiError ? err.errors : []);
     let first = null;
     for (const side of SIDES) {
       if (bySide[side].length) {
@@ -147,44 +200,8 @@ export function compareView({ onAssessment, currentProfile }) {
     first.focus();
   }
 
-  function section(key, heading, help, items, render, { collapsed = false } = {}) {
-    const headingId = uid("compare");
-    const body = items.length ? items.map(render) : [h("p", { class: "note" }, "None.")];
-    const inner = [h("p", { class: "group-help" }, help), body];
-    return h("section", { class: `group compare-${key}`, "aria-labelledby": headingId, "data-compare": key },
-      h("h3", { id: headingId }, heading, " ", h("span", { class: "count" }, `(${items.length})`)),
-      collapsed && items.length
-        ? h("details", {}, h("summary", {}, `Show the ${plural(items.length, "finding", "findings")} that stay the same`),
-          inner)
-        : inner);
-  }
-
   function showComparison(c) {
-    const added = c.added ?? [];
-    const removed = c.removed ?? [];
-    const changed = c.changed ?? [];
-    const unchanged = c.unchanged ?? [];
-    const link = (ref, label) => (ref?.assessment_id ? [label, " ",
-      h("a", { href: apiHref(`v1/assessments/${encodeURIComponent(ref.assessment_id)}`), "data-assessment-id": ref.assessment_id },
-        h("code", {}, ref.assessment_id)), ref.as_of ? ` (as of ${formatDate(ref.as_of)})` : ""] : null);
-    const report = h("section", { class: "report", "aria-labelledby": "compare-result-heading" },
-      h("h2", { id: "compare-result-heading", tabindex: "-1", class: "report-title" }, "What the change does"),
-      h("p", { class: "report-summary" },
-        `${plural(added.length, "new finding", "new findings")}, `
-        + `${removed.length} no longer applying, ${changed.length} changed, ${unchanged.length} unchanged.`),
-      h("dl", { class: "facts" },
-        h("dt", {}, "Recorded as"), h("dd", {}, link(c.baseline, "baseline"), " \u00b7 ", link(c.proposed, "proposed")),
-        c.ruleset ? [h("dt", {}, "Rule set"), h("dd", {}, c.ruleset.version ?? "")] : null),
-      h("div", { class: "report-controls no-print" },
-        h("button", { type: "button", class: "secondary", onclick: () => window.print() }, "Print")),
-      section("added", "New with the change", added.length ? `Triggered only by the proposed profile: ${countByKind(added)}.`
-        : "The change triggers nothing new.", added, (o) => findingCard(o, { level: 4 })),
-      section("removed", "No longer apply", "Triggered by the business now, not with the change.",
-        removed, (o) => findingCard(o, { level: 4 })),
-      section("changed", "Changed", "Triggered by both, but with a different kind, date or reasons.",
-        changed, (ch) => changeCard(ch, 4)),
-      section("unchanged", "Unchanged", "Triggered by both, exactly the same.", unchanged,
-        (o) => findingCard(o, { level: 4 }), { collapsed: true }));
+    const report = comparisonReport(c);
     fill(results, report);
     onAssessment?.({ ruleset: c.ruleset });
     report.querySelector(".report-title").focus();

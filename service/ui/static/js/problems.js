@@ -61,9 +61,10 @@ export function clearProblem(box, input) {
 
 /**
  * Show `error` (an ApiError, a ProfileTextError or anything thrown) in `box`, beside `input`.
- * `errors` overrides the list of {path, message} shown (the compare view splits them between its inputs).
+ * `errors` overrides the list of {path, message} shown (the compare view splits them between its inputs);
+ * `select: false` leaves the cursor where it is (the text is checked while the officer types).
  */
-export function showProblem(box, input, error, { errors, title } = {}) {
+export function showProblem(box, input, error, { errors, title, select = true } = {}) {
   const status = error?.status;
   const aboutProfile = error instanceof ProfileTextError || status === 422 || status === 413;
   const aboutToken = status === 401 || status === 403;
@@ -82,7 +83,7 @@ export function showProblem(box, input, error, { errors, title } = {}) {
   box.hidden = false;
   // only a fault in the profile marks the field: a missing token or a failing service is not the officer's text
   if (input && aboutProfile) input.setAttribute("aria-invalid", "true");
-  if (input && error instanceof ProfileTextError && error.position !== undefined) {
+  if (select && input && error instanceof ProfileTextError && error.position !== undefined) {
     input.setSelectionRange(error.position, error.position + 1);
   }
 }
