@@ -29,9 +29,10 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank", **
 
 @dataclass(frozen=True)
 class Forward:
-    """Pass the request to the server at `url` and its answer back (headers that matter included)."""
+    """Pass the request to the server at `url` and its answer back (headers that matter included, and `added`)."""
 
     url: str
+    added: dict[str, str] = field(default_factory=dict)
 
 
 DROP = "drop"  # read the request, close the connection without a byte of answer
@@ -49,35 +50,48 @@ class Received:
 
 
 class LoopbackServer:
-    def __init__(self, *steps: Step):
+    def __init__(self, *steps: Step, refuse_for: float = 0.0):
+        """`refuse_for`: seconds during which connections are refused (the port is bound, not listening yet)."""
         assert steps
         self.steps = list(steps)
+        self.refuse_for = refuse_for
         self.received: list[Received] = []
-        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
     def __enter__(self) -> LoopbackServer:
+        if not self.refuse_for:
+            self._socket.listen()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stopped.set()
-        self._socket.close()
         self._thread.join(5)
+        self._socket.close()
 
     def keys(self) -> list[str | None]:
         """The Idempotency-Key of each request received."""
         return [r.headers.get("idempotency-key") for r in self.received]
 
     def _accept(self) -> None:
+        if self.refuse_for:
+            if self._stopped.wait(self.refuse_for):
+                return
+            self._socket.listen()
+        self._socket.settimeout(0.05)  # to see `_stopped`: closing the socket would not wake accept()
         while not self._stopped.is_set():
             try:
                 conn, _ = self._socket.accept()
+            except TimeoutError:
+                continue
             except OSError:  # closed by __exit__
                 return
+            conn.settimeout(None)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -93,7 +107,7 @@ class LoopbackServer:
             if step == HANG:
                 self._stopped.wait()
                 return
-            answer = _forwarded(step.url, received) if isinstance(step, Forward) else step
+            answer = _forwarded(step, received) if isinstance(step, Forward) else step
             assert isinstance(answer, Answer)
             head = [f"HTTP/1.1 {answer.status} Scripted", f"Content-Length: {len(answer.body)}", "Connection: close",
                     *(f"{name}: {value}" for name, value in answer.headers.items())]
@@ -124,8 +138,8 @@ PASSED_ON = ("authorization", "content-type", "idempotency-key", "x-request-id")
 PASSED_BACK = ("content-type", "location", "x-request-id", "x-ruleset-version", "retry-after", "idempotent-replayed")
 
 
-def _forwarded(url: str, received: Received) -> Answer:
-    response = httpx.request(received.method, url + received.path, content=received.body, timeout=30,
+def _forwarded(forward: Forward, received: Received) -> Answer:
+    response = httpx.request(received.method, forward.url + received.path, content=received.body, timeout=30,
                              headers={k: v for k, v in received.headers.items() if k in PASSED_ON})
     return Answer(response.status_code, response.content,
-                  {k: v for k, v in response.headers.items() if k.lower() in PASSED_BACK})
+                  {**{k: v for k, v in response.headers.items() if k.lower() in PASSED_BACK}, **forward.added})
