@@ -30,12 +30,12 @@ def _client(url: str, token: str | None) -> Iterator[ComplianceClient]:
     """A client of the server; an error answer or no answer ends the command with its message (exit 1)."""
     # imported here: the client reads answers with the service's models, which `serve`, `check` and `eval` need
     # not wait for
-    from service.client import ComplianceClient, ConnectionFailed, ProblemError
+    from service.client import ComplianceClient, ConnectionFailed, ProblemResponse
 
     try:
         with ComplianceClient(url, token, timeout=TIMEOUT_SECONDS) as client:
             yield client
-    except ProblemError as exc:
+    except ProblemResponse as exc:
         if exc.document is None:  # not a problem document (a proxy's page): as it came
             typer.echo(f"{exc.status}: {exc.detail}", err=True)
         else:

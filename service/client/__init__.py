@@ -6,19 +6,19 @@
         result = client.assess(profile)          # result.value: the service's Assessment model
 
 Every call returns a `Result` (the model, the request id, the rule-set version, the status, the Location, whether
-the answer was replayed); an error answer raises a `ProblemError` subclass carrying the problem document's
+the answer was replayed); an error answer raises a `ProblemResponse` subclass carrying the problem document's
 `errors`; no answer after the retries raises `ConnectionFailed`. README.md, "The Python client", says more.
 """
 from service.client.asynchronous import AsyncComplianceClient
 from service.client.calls import Call, Result
-from service.client.errors import (
+from service.client.exceptions import (
     ClientError,
     Conflict,
     ConnectionFailed,
     Forbidden,
     InvalidRequest,
     NotFound,
-    ProblemError,
+    ProblemResponse,
     ServiceUnavailable,
     TooLarge,
     Unauthorized,
@@ -29,6 +29,6 @@ from service.client.synchronous import ComplianceClient
 
 __all__ = [
     "AsyncComplianceClient", "Call", "ClientError", "ComplianceClient", "Conflict", "ConnectionFailed", "Forbidden",
-    "InvalidRequest", "NO_RETRIES", "NotFound", "ProblemError", "Result", "RetryPolicy", "Safety",
+    "InvalidRequest", "NO_RETRIES", "NotFound", "ProblemResponse", "Result", "RetryPolicy", "Safety",
     "ServiceUnavailable", "TooLarge", "Unauthorized", "UnexpectedResponse",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from service.client.errors import ConnectionFailed
+from service.client.exceptions import ConnectionFailed
 
 #: The problem type of a 409 the service answers while an earlier request with the same Idempotency-Key is still
 #: being answered: the retry waits for it (and then gets its answer replayed).

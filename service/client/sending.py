@@ -12,7 +12,7 @@ import httpx
 from pydantic import ValidationError
 
 from service.client.calls import Call, M, Result
-from service.client.errors import REQUEST_ID, UnexpectedResponse, problem_of
+from service.client.exceptions import REQUEST_ID, UnexpectedResponse, problem_of
 from service.client.retry import Attempts, RetryPolicy
 
 #: A slow evaluation is stopped by the service itself (EVALUATION_TIMEOUT_MS, 10 s by default, answered 503);

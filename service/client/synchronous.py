@@ -15,7 +15,7 @@ from service.client.sending import Connection, Exchange
 
 class ComplianceClient(Operations):
     """A client of the compliance service: `client.assess(profile)` returns a `Result` whose `value` is the
-    service's `Assessment`; an error answer raises its `ProblemError`, no answer `ConnectionFailed`.
+    service's `Assessment`; an error answer raises its `ProblemResponse`, no answer `ConnectionFailed`.
 
     `token` is sent as a bearer token. `timeout` (seconds or an `httpx.Timeout`) bounds each attempt; `retry` says
     how often and how patiently a call is tried again. Pass `http` (an httpx.Client of your own: TLS, proxies;

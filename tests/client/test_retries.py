@@ -12,7 +12,7 @@ import pytest
 from service.client import (
     Conflict,
     ConnectionFailed,
-    ProblemError,
+    ProblemResponse,
     RetryPolicy,
     ServiceUnavailable,
     UnexpectedResponse,
@@ -65,7 +65,7 @@ def test_retry_after_as_an_http_date_and_capped(connect):
     in_two_seconds = email.utils.formatdate(time.time() + 2, usegmt=True)
     dated = problem(503, "Service unavailable", "busy", Retry_After=in_two_seconds)
     with LoopbackServer(dated, Answer(404)) as fake:
-        with pytest.raises(ProblemError):
+        with pytest.raises(ProblemResponse):
             connect(fake.url, retry=QUICK).rules()
         assert 0.9 <= gaps(fake)[0] < 2.5, gaps(fake)  # until the date (whole seconds), not the 0.02 s backoff
     an_hour = problem(503, "Service unavailable", "busy", Retry_After="3600")
@@ -158,7 +158,7 @@ def test_answers_other_than_the_services_own(server, connect):
         with pytest.raises(UnexpectedResponse) as unexpected:
             client.rules()
         assert unexpected.value.status == 200
-        with pytest.raises(ProblemError) as gateway:
+        with pytest.raises(ProblemResponse) as gateway:
             client.rules()
-        assert type(gateway.value) is ProblemError and gateway.value.status == 502 and gateway.value.document is None
+        assert type(gateway.value) is ProblemResponse and gateway.value.status == 502 and gateway.value.document is None
         assert "Bad gateway" in gateway.value.detail and len(fake.received) == 3
