@@ -34,7 +34,8 @@ class AsyncComplianceClient(Operations):
                 exchange.answered(await self.http.send(request))
             except httpx.TransportError as error:
                 exchange.failed(error)
-            await asyncio.sleep(exchange.pause)
+            if exchange.pause:
+                await asyncio.sleep(exchange.pause)
         return exchange.result
 
     async def aclose(self) -> None:

@@ -38,7 +38,8 @@ class ComplianceClient(Operations):
                 exchange.answered(self.http.send(request))
             except httpx.TransportError as error:
                 exchange.failed(error)
-            time.sleep(exchange.pause)
+            if exchange.pause:
+                time.sleep(exchange.pause)
         return exchange.result
 
     def close(self) -> None:
