@@ -224,7 +224,7 @@ def _profile(profile: ProfileInput) -> Any:
     """A profile as JSON data: a model gives only what was set on it, as the caller stated it."""
     if isinstance(profile, BaseModel):
         return profile.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return profile
+    return dict(profile)
 
 
 def _evaluation_params(record: bool, horizon_days: int | None) -> Params:
