@@ -40,7 +40,7 @@ def test_503_twice_waits_out_retry_after_and_resends_the_same_key(server, connec
         assert result.status == 201 and result.attempts == 3 and result.value.obligations
         assert fake.keys() == [result.idempotency_key] * 3 and result.idempotency_key
         assert len({r.body for r in fake.received}) == 1  # the same request each time
-        assert all(1.0 <= gap < 1.9 for gap in gaps(fake)), gaps(fake)  # Retry-After: 1, not the 0.02 s backoff
+        assert all(1.0 <= gap < 2.5 for gap in gaps(fake)), gaps(fake)  # Retry-After: 1, not the 0.02 s backoff
         assert client.assessment(result.value.assessment_id).value == result.value
 
 
@@ -67,7 +67,7 @@ def test_retry_after_as_an_http_date_and_capped(connect):
     with LoopbackServer(dated, Answer(404)) as fake:
         with pytest.raises(ProblemResponse):
             connect(fake.url, retry=QUICK).rules()
-        assert 0.9 <= gaps(fake)[0] < 2.5, gaps(fake)  # until the date (whole seconds), not the 0.02 s backoff
+        assert 0.5 <= gaps(fake)[0] < 3, gaps(fake)  # until the date (whole seconds), not the 0.02 s backoff
     an_hour = problem(503, "Service unavailable", "busy", Retry_After="3600")
     with LoopbackServer(an_hour) as fake:
         started = time.monotonic()
@@ -131,7 +131,7 @@ def test_a_server_that_never_answers_times_out_on_each_attempt(connect):
             client.rules()
         elapsed = time.monotonic() - started
         assert isinstance(failed.value.error, httpx.ReadTimeout) and failed.value.attempts == 2
-        assert len(fake.received) == 2 and 0.6 <= elapsed < 2.0, elapsed
+        assert len(fake.received) == 2 and 0.6 <= elapsed < 3.0, elapsed
 
 
 def test_in_progress_conflict_is_waited_for_and_a_replay_is_reported(server, connect):
