@@ -26,13 +26,30 @@ def _modules() -> list[Path]:
     return sorted(p for p in SERVICE.rglob("*.py") if "migrations" not in p.parts)
 
 
+#: The client raises the service's problem kinds under their names: one concept seen from the two ends of the wire.
+CLIENT_SIDE = ["service/client/exceptions.py", "service/errors.py"]
+
+
+def _same_problem_kind(name: str) -> bool:
+    """The client's exception `name` is raised for the status the service answers its domain error `name` with."""
+    from service import errors
+    from service.api.problems import PROBLEM_KINDS
+    from service.client import exceptions
+
+    client_side = getattr(exceptions, name)
+    return exceptions.BY_STATUS.get(PROBLEM_KINDS[getattr(errors, name)].status) is client_side
+
+
 def test_no_two_classes_of_the_service_share_a_name():
     defined: dict[str, list[str]] = defaultdict(list)
     for path in _modules():
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.ClassDef):
                 defined[node.name].append(str(path.relative_to(REPO)))
-    assert {name: where for name, where in defined.items() if len(where) > 1} == {}
+    shared = {name: where for name, where in defined.items() if len(where) > 1}
+    mirrored = {name for name, where in shared.items() if sorted(where) == CLIENT_SIDE}
+    assert mirrored == {name for name in mirrored if _same_problem_kind(name)}
+    assert {name: where for name, where in shared.items() if name not in mirrored} == {}
 
 
 def test_no_two_modules_share_a_name_except_routes_named_after_their_resource():
