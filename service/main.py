@@ -115,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location"])
+                           expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location",
+                                           assessments.SUBJECT_HEADER])
     app.add_middleware(RequestContext, access_log=settings.access_log)  # outermost: every answer gets its id
     for router in (assessments.router, rules.router, rulesets.router):
         app.include_router(router, responses=problems.COMMON)
