@@ -132,14 +132,15 @@ class Runner:
             return True
         return False
 
-    def _evaluate(self, baseline: CompiledRuleSet, candidate: CompiledRuleSet, item: store.Claimed) -> store.Outcome:
+    def _evaluate(self, baseline: CompiledRuleSet, candidate: CompiledRuleSet,
+                  item: store.Claimed) -> store.ItemOutcome:
         try:
             result = comparison.compare(baseline, candidate, item.profile, self.limits())
         except ServiceError as exc:  # beyond a bound, past the time budget
-            return store.Outcome(item.item_id, None, exc.detail[:500])
+            return store.ItemOutcome(item.item_id, None, exc.detail[:500])
         except ValueError as exc:  # the recorded profile no longer validates
-            return store.Outcome(item.item_id, None, f"the recorded profile no longer validates: {str(exc)[:400]}")
-        return store.Outcome(item.item_id, result)
+            return store.ItemOutcome(item.item_id, None, f"the recorded profile no longer validates: {str(exc)[:400]}")
+        return store.ItemOutcome(item.item_id, result)
 
     # --- the versions of the jobs in hand ---------------------------------------------------------
     def _version(self, version: str) -> CompiledRuleSet:

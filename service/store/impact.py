@@ -59,7 +59,7 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ItemOutcome:
     """An evaluated business: its result (added, removed, changed) or why it could not be evaluated."""
 
     item_id: int
@@ -145,7 +145,7 @@ def claim(db: Database, job_id: str, worker: str, chunk: int, lease_seconds: flo
     return [Claimed(int(r[0] or 0), r[1], r[2], r[3]) for r in rows]
 
 
-def complete(db: Database, worker: str, outcomes: list[Outcome]) -> int:
+def complete(db: Database, worker: str, outcomes: list[ItemOutcome]) -> int:
     """Write the outcomes of claimed items; only the claim's holder may (a worker whose lease ran out and whose
     items another took writes nothing). How many were written."""
     if not outcomes:

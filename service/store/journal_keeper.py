@@ -65,7 +65,8 @@ def _row(record: Record) -> dict[str, Any]:
     row = {column: record.get(column) for column in COLUMNS}
     row["as_of"] = dt.date.fromisoformat(record["as_of"])
     row["created_at"] = dt.datetime.fromisoformat(record["created_at"])
-    row["business"] = businesses.key(record.get("subject"), record["profile"])  # here, off the event loop
+    profile = record.get("profile")  # the business key is worked out here, off the event loop
+    row["business"] = businesses.key(record.get("subject"), profile) if isinstance(profile, str) else None
     return row
 
 

@@ -15,7 +15,7 @@ from service.api.deps import DbDep
 from service.api.problems import documented
 from service.errors import NotFound
 from service.exports.table import _cell as cell
-from service.impact.models import ChangeEventView, ChangeFeed, ImpactedBusiness, ImpactJobView, subject_of
+from service.impact.views import ChangeEventView, ChangeFeed, ImpactedBusiness, ImpactJobView, subject_of
 from service.store import impact as store
 from service.store.db import Database
 from service.store.tables import ImpactJob

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from service.api.models import ApiModel
 from service.businesses import DIGEST_PREFIX
 from service.store.tables import ChangeEvent, ImpactItem, ImpactJob
-
-
-class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Finding(ApiModel):
@@ -33,7 +30,7 @@ class ChangedFinding(Finding):
     after: dict[str, Any] = Field(description="... and as they become.")
 
 
-class Changes(ApiModel):
+class BusinessChanges(ApiModel):
     """What changes for one business."""
 
     added: list[Finding] = Field(description="Obligations the new version reports and the baseline does not.")
@@ -53,7 +50,7 @@ class ImpactedBusiness(ApiModel):
     subject: str | None = Field(description="The subject it was assessed under; null when none was given.")
     assessment_id: str = Field(description="Its latest assessment: the profile re-evaluated.")
     attempts: int = Field(description="How many times it was claimed (1 unless a worker died holding it).")
-    changes: Changes | None = Field(description="What changes; null when it could not be evaluated.")
+    changes: BusinessChanges | None = Field(description="What changes; null when it could not be evaluated.")
     error: str | None = Field(description="Why it could not be evaluated (beyond a bound, a profile that no "
                                           "longer validates); null when it was.")
 
@@ -61,10 +58,13 @@ class ImpactedBusiness(ApiModel):
     def of(cls, item: ImpactItem, result: dict[str, Any]) -> ImpactedBusiness:
         error = result.get("error")
         return cls(business=item.business, subject=subject_of(item.business), assessment_id=item.assessment_id,
-                   attempts=item.attempts, changes=None if error else Changes.model_validate(result), error=error)
+                   attempts=item.attempts, changes=None if error else BusinessChanges.model_validate(result),
+                   error=error)
 
 
 class Counts(ApiModel):
+    """How many businesses see a rule's (or an instrument's) obligations added, removed or changed."""
+
     added: int = Field(description="Businesses for which the rule's (or instrument's) obligation is added.")
     removed: int = Field(description="... removed.")
     changed: int = Field(description="... changed.")
@@ -123,14 +123,14 @@ class ChangeEventView(ApiModel):
     business: str = Field(description="The business: its subject, else sha256: and its profile's digest.")
     subject: str | None = Field(description="The subject it was assessed under; null when none was given.")
     assessment_id: str = Field(description="Its latest assessment: the profile compared.")
-    changes: Changes = Field(description="What changed.")
+    changes: BusinessChanges = Field(description="What changed.")
 
     @classmethod
     def of(cls, event: ChangeEvent) -> ChangeEventView:
         return cls(cursor=event.id or 0, at=event.created_at, version=event.version,
                    previous_version=event.previous_version, job=event.job_id, business=event.business,
                    subject=subject_of(event.business), assessment_id=event.assessment_id,
-                   changes=Changes.model_validate_json(event.changes))
+                   changes=BusinessChanges.model_validate_json(event.changes))
 
 
 class ChangeFeed(ApiModel):
