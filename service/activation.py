@@ -17,6 +17,7 @@ from service.errors import NotFound, ServiceError
 from service.rulebase.loading import from_directory
 from service.serving import ServedRuleSet, Serving
 from service.store import audit
+from service.store import impact as impact_store
 from service.store import ruleset_versions as store
 from service.store.db import Database
 from service.versions import Versions
@@ -62,7 +63,20 @@ class Activation:
         metrics.ACTIVATIONS.labels(reason, "ok").inc()
         audit.log(self.db, actor=actor, action=reason, outcome="ok", to_version=row.version,
                   from_version=activation.previous_version, digest=row.digest)
+        self._feed_changes(row.version, activation.previous_version, actor)
         return served
+
+    def _feed_changes(self, version: str, previous: str | None, actor: str) -> None:
+        """The change feed: every business compared old -> new, by an impact job the runners share. The activation
+        stands whatever happens here (it is committed); a failure is logged."""
+        if previous is None or previous == version:
+            return
+        try:
+            job = impact_store.create(self.db, version, actor, reason="activation", baseline=previous)
+        except Exception:
+            log.exception("activation of %s: the change-feed job could not be created", version)
+            return
+        log.info("activation of %s: change-feed job %s over %d businesses", version, job.id, job.total)
 
     def refresh(self) -> bool:
         """Serve the version the database says is active; True when it changed. A failure keeps the current one."""

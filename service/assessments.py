@@ -25,13 +25,16 @@ from service.store.journal import DecisionJournal
 
 
 def record(journal: DecisionJournal, recorded: Evaluated,
-           loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[None]:
-    """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable."""
+           loop: asyncio.AbstractEventLoop | None = None, subject: str | None = None) -> asyncio.Future[None]:
+    """Queue the decision-log record; the future (of `loop`, when given) completes when it is durable. `subject`:
+    the caller's name for the business (service/businesses.py)."""
     a = recorded.answer
-    return journal.submit({"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
-                           "ruleset_digest": a.ruleset_digest, "as_of": a.as_of,
-                           "profile": recorded.stated_profile, "body_sha": recorded.answer.sha},
-                          recorded.answer.template, loop)
+    entry = {"id": recorded.assessment_id, "kind": "assessment", "ruleset_version": a.ruleset_version,
+             "ruleset_digest": a.ruleset_digest, "as_of": a.as_of, "profile": recorded.stated_profile,
+             "body_sha": recorded.answer.sha}
+    if subject is not None:
+        entry["subject"] = subject
+    return journal.submit(entry, recorded.answer.template, loop)
 
 
 def questions(loaded: ServedRuleSet, profile: Profile, limits: Limits, limit: int) -> Questions:
@@ -55,15 +58,20 @@ def questions(loaded: ServedRuleSet, profile: Profile, limits: Limits, limit: in
 
 
 def read(db: Database, journal: DecisionJournal, assessment_id: str) -> str:
+    return read_with_subject(db, journal, assessment_id)[0]
+
+
+def read_with_subject(db: Database, journal: DecisionJournal, assessment_id: str) -> tuple[str, str | None]:
+    """The recorded answer, and the subject it was recorded with (None when the caller gave none)."""
     if len(assessment_id) != 26 or not assessment_id.isalnum() or not assessment_id.isascii():  # not a ULID
         raise NotFound(f"no assessment {assessment_id[:40]!r}")
     pending = journal.read(assessment_id)
     if pending is not None:
-        return pending
+        return pending, journal.subject(assessment_id)
     row = decisions.read(db, assessment_id)
     if row is None:
         raise NotFound(f"no assessment {assessment_id!r}")
-    return decisions.body(db, row)
+    return decisions.body(db, row), row.subject
 
 
 def recorded_assessment(db: Database, journal: DecisionJournal, assessment_id: str) -> Assessment:

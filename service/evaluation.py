@@ -219,5 +219,10 @@ class Evaluations:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` on an evaluation thread, waited for by a thread that is not the event loop (the
+        portfolio impact's runner): background work queues with expensive requests, on the same few threads."""
+        return self._pool.submit(lambda: fn(*args, **kwargs)).result()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

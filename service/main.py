@@ -17,9 +17,10 @@ from service.api.auth import Authenticator, load_tokens
 from service.api.batch import BatchRequest
 from service.api.limits import BodyLimit
 from service.api.observability import RequestContext
-from service.api.routes import assessments, health, rules, rulesets, schemas, ui
+from service.api.routes import assessments, health, impact, rules, rulesets, schemas, ui
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
+from service.impact.runner import Runner
 from service.profile.model import Profile
 from service.propagation import Follower
 from service.serving import Serving
@@ -66,6 +67,10 @@ def startup(app: FastAPI) -> None:
     app.state.ticker = metrics.Ticker(lambda: sample(app))
     app.state.ticker.start()
     app.state.evaluations = Evaluations(settings.evaluation_threads)
+    app.state.impact = Runner(db, app.state.versions, app.state.evaluations, lambda: app.state.limits,
+                              chunk=settings.impact_chunk, lease_seconds=settings.impact_lease_seconds,
+                              poll_seconds=settings.impact_poll_seconds)
+    app.state.impact.start()
 
 
 def sample(app: FastAPI) -> None:
@@ -80,6 +85,7 @@ def sample(app: FastAPI) -> None:
 
 def shutdown(app: FastAPI) -> None:
     """After uvicorn has drained in-flight requests: flush the decision log, stop following, free the engine."""
+    app.state.impact.stop()  # before the evaluation threads it uses
     app.state.evaluations.close()
     app.state.journal.stop()
     app.state.ticker.stop()
@@ -115,9 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location"])
+                           expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location",
+                                           assessments.SUBJECT_HEADER])
     app.add_middleware(RequestContext, access_log=settings.access_log)  # outermost: every answer gets its id
-    for router in (assessments.router, rules.router, rulesets.router):
+    for router in (assessments.router, rules.router, rulesets.router, impact.router):
         app.include_router(router, responses=problems.COMMON)
     app.include_router(health.router)
     app.include_router(schemas.router)

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     ruleset_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often each process checks which rule-set version is active "
         "(PostgreSQL also notifies at once).")
+    impact_chunk: int = Field(
+        20, ge=1, le=1000, description="Businesses a process claims at once from a portfolio impact job (the work "
+        "shared by every process and replica through the database).")
+    impact_lease_seconds: float = Field(
+        60.0, gt=0, le=3600, description="How long a process holds the businesses it claimed from an impact job: "
+        "if it dies, another takes them over once the lease runs out.")
+    impact_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often an idle process looks for impact work (a job created on the "
+        "process itself starts at once).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
     max_batch_bytes: int = Field(
         32 * 1024 * 1024, description="Largest body of POST /v1/assessments/batch (413 beyond).")

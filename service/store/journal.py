@@ -143,6 +143,7 @@ class DecisionJournal:
         self._waiting: deque[_Write] = deque()  # written, not yet durable
         self._order: deque[tuple[int, str]] = deque()  # (line, assessment id) written, not yet in the database
         self._by_id: dict[str, str] = {}  # assessment id -> answer template, until it is in the database
+        self._subjects: dict[str, str] = {}  # assessment id -> its subject (when it has one), likewise
         self._keeper: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._outgoing = bytearray()
@@ -230,6 +231,8 @@ class DecisionJournal:
             future: asyncio.Future[None] = loop.create_future()
             self._outbox.append((record, template, future))
             self._by_id[record["id"]] = template
+            if record.get("subject"):
+                self._subjects[record["id"]] = record["subject"]
             if self._scheduled_on is not loop:
                 self._scheduled_on = loop
                 loop.call_soon(self._write_outbox)  # after the other requests of this turn: one write for all
@@ -240,6 +243,10 @@ class DecisionJournal:
         template = self._by_id.get(assessment_id)
         return render(template, assessment_id) if template is not None else None
 
+    def subject(self, assessment_id: str) -> str | None:
+        """The subject of an assessment not yet in the database (None: none, or it is in the database)."""
+        return self._subjects.get(assessment_id)
+
     def wait_flushed(self, timeout: float = 10.0) -> bool:
         """Until every record taken so far is in the database (for tests and orderly shutdowns). It reads the
         keeper's answers itself, so it may be called on the event loop's thread."""
@@ -247,6 +254,11 @@ class DecisionJournal:
         while self.pending and time.monotonic() < deadline:
             self._wait_for_keeper(0.02)
         return self.pending == 0
+
+    def _forget(self, assessment_id: str) -> None:
+        """Under the lock: the record is in the database, or was not taken."""
+        self._by_id.pop(assessment_id, None)
+        self._subjects.pop(assessment_id, None)
 
     # --- writing -------------------------------------------------------------------------------
     def _write_outbox(self) -> None:
@@ -276,7 +288,7 @@ class DecisionJournal:
                     segment.templates = known
                 self.write_errors += 1
                 for record, _, _ in batch:
-                    self._by_id.pop(record["id"], None)
+                    self._forget(record["id"])
                 _complete([f for _, _, f in batch], Unavailable(
                     f"the decision log cannot write to disk ({exc.strerror}); the assessment was not recorded",
                     retry_after=5))
@@ -414,7 +426,7 @@ class DecisionJournal:
                     durable.extend(self._waiting.popleft().futures)
             case protocol.Flushed(last):
                 while self._order and self._order[0][0] <= last:
-                    self._by_id.pop(self._order.popleft()[1], None)
+                    self._forget(self._order.popleft()[1])
             case protocol.Retired(first):
                 segment = self._segments.pop(first, None)
                 if segment is not None:
@@ -442,7 +454,7 @@ class DecisionJournal:
         self._waiting.clear()
         for write in failed:
             for assessment_id in write.ids:
-                self._by_id.pop(assessment_id, None)
+                self._forget(assessment_id)
         _complete([f for w in failed for f in w.futures], Unavailable(
             "the decision log's keeper stopped before the assessment was durable; it was not recorded",
             retry_after=5))

@@ -32,6 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import SQLModel, col
 
+from service import businesses
+
 from . import journal_protocol as protocol
 from .db import Database
 from .journal_protocol import Record
@@ -42,7 +44,7 @@ log = logging.getLogger("service.journal")
 FLUSH_INTERVAL = 0.05  # seconds between looks for new lines to copy (a batch gathers meanwhile)
 READ_CHUNK = 8 << 20  # bytes of a segment read at once (more when one line is longer)
 COLUMNS = ("id", "kind", "ruleset_version", "ruleset_digest", "as_of", "profile", "created_at", "body_sha",
-           "response")  # of an assessment row, as a record names them
+           "response", "subject")  # of an assessment row, as a record names them
 
 
 @dataclass
@@ -63,6 +65,8 @@ def _row(record: Record) -> dict[str, Any]:
     row = {column: record.get(column) for column in COLUMNS}
     row["as_of"] = dt.date.fromisoformat(record["as_of"])
     row["created_at"] = dt.datetime.fromisoformat(record["created_at"])
+    profile = record.get("profile")  # the business key is worked out here, off the event loop
+    row["business"] = businesses.key(record.get("subject"), profile) if isinstance(profile, str) else None
     return row
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -15,6 +15,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+SUBJECT_LENGTH = 200  # a business key: a subject (at most 128 characters) or "sha256:" and 64 hex digits
 ACTOR_LENGTH = 120  # who did it: a token's name, "startup", ...
 
 
@@ -66,6 +67,8 @@ class AssessmentRecord(SQLModel, table=True):
     profile: str = Field(sa_column=Column(Text, nullable=False))
     response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # rows before 0002
     body_sha: str | None = Field(default=None, max_length=64)  # the answer: assessment_body.template
+    subject: str | None = Field(default=None, max_length=SUBJECT_LENGTH)  # the caller's name for the business
+    business: str | None = Field(default=None, max_length=SUBJECT_LENGTH, index=True)  # businesses.key
 
 
 class AssessmentBody(SQLModel, table=True):
@@ -91,3 +94,57 @@ class AuditEvent(SQLModel, table=True):
     to_version: str | None = Field(default=None, max_length=40)
     digest: str | None = Field(default=None, max_length=80)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class ImpactJob(SQLModel, table=True):
+    """A portfolio impact: every business's latest profile re-evaluated under `version`, compared with
+    `baseline_version` (the version active when it started). Its work items are its `impact_item` rows."""
+
+    __tablename__ = "impact_job"
+
+    id: str = Field(primary_key=True, max_length=40)
+    version: str = Field(max_length=40)
+    digest: str = Field(max_length=80)
+    baseline_version: str = Field(max_length=40)
+    reason: str = Field(max_length=20)  # "requested" (an operator asked) or "activation" (feeds the change feed)
+    state: str = Field(max_length=12, index=True)  # running, done
+    total: int
+    totals: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON, once done
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=ACTOR_LENGTH)
+    finished_at: dt.datetime | None = None
+
+
+class ImpactItem(SQLModel, table=True):
+    """One business of an impact job: a work item claimed under a lease, then its result (the obligations added,
+    removed and changed, as JSON) or why it could not be evaluated."""
+
+    __tablename__ = "impact_item"
+    __table_args__ = (Index("ix_impact_item_work", "job_id", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=40)
+    business: str = Field(max_length=SUBJECT_LENGTH)
+    assessment_id: str = Field(max_length=40)  # its latest assessment: the profile re-evaluated
+    state: str = Field(max_length=12)  # pending, claimed, done, failed
+    claimed_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
+    lease_until: dt.datetime | None = None
+    attempts: int = 0  # claims: 1 once evaluated, more only after a lease ran out (a worker died or stalled)
+    changed: bool = False  # whether any obligation is added, removed or changed
+    result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+
+
+class ChangeEvent(SQLModel, table=True):
+    """The change feed: after an activation, one event per business whose obligations changed. `id` is the
+    cursor (events of one activation are written in one transaction, in order, one activation at a time)."""
+
+    __tablename__ = "change_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=40)
+    version: str = Field(max_length=40)
+    previous_version: str = Field(max_length=40)
+    business: str = Field(max_length=SUBJECT_LENGTH)
+    assessment_id: str = Field(max_length=40)
+    changes: str = Field(sa_column=Column(Text, nullable=False))  # JSON: added, removed, changed
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -9,9 +9,9 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from service import assessments, batches, evaluation
+from service import assessments, batches, businesses, evaluation
 from service.api import batch as batch_http
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, ServingDep
@@ -29,6 +29,7 @@ from service.store.journal import DecisionJournal
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
+SUBJECT_HEADER = "X-Assessment-Subject"  # the subject an assessment was recorded with, when it has one
 PROBLEMS: OpenApiResponses = {
     422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, MAX_RULE_FIRINGS, "
                     "MAX_REQUEST_WORK): the problem names each path and the bound"),
@@ -50,6 +51,20 @@ class AssessQuery(BaseModel):
     record: bool = Field(default=True, description=RECORD.description)
     horizon_days: int = Field(default=evaluation.DEFAULT_HORIZON_DAYS, ge=0, le=evaluation.MAX_HORIZON_DAYS,
                               description=HORIZON.description)
+    subject: str | None = Field(default=None, description=(
+        "Your name for the business (a customer id, say), recorded with the assessment and returned in the "
+        f"{SUBJECT_HEADER} header, also when it is read back. The portfolio impact of a rule-set version "
+        "re-evaluates the latest profile of each subject (a business without one is known by its profile's "
+        f"digest). {businesses.SUBJECT_RULE[0].upper()}{businesses.SUBJECT_RULE[1:]}."),
+        json_schema_extra={"minLength": 1, "maxLength": businesses.SUBJECT_MAX_LENGTH})
+
+    @field_validator("subject")
+    @classmethod
+    def _allowed_subject(cls, value: str | None) -> str | None:
+        problem = None if value is None else businesses.subject_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 DEFAULT_QUERY = AssessQuery()
@@ -96,10 +111,12 @@ async def create_assessment(profile: Profile, request: Request) -> Response:
                                              horizon_days, as_stated=as_stated)
     if record:
         journal: DecisionJournal = state.journal
-        await assessments.record(journal, recorded, asyncio.get_running_loop())
+        await assessments.record(journal, recorded, asyncio.get_running_loop(), query.subject)
+    headers = {"Location": f"/v1/assessments/{recorded.assessment_id}"} if record else {}
+    if query.subject is not None:
+        headers[SUBJECT_HEADER] = query.subject
     return versioned(recorded.answer.body_bytes(recorded.assessment_id), recorded.answer.ruleset_version,
-                     status=201 if record else 200,
-                     headers={"Location": f"/v1/assessments/{recorded.assessment_id}"} if record else None)
+                     status=201 if record else 200, headers=headers or None)
 
 
 # before GET /{assessment_id}, which would otherwise take "<id>.csv" for an id
@@ -127,9 +144,9 @@ async def report(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str =
 @router.get("/{assessment_id}", response_model=Assessment, responses={404: documented("No such assessment")},
             summary="A recorded assessment, exactly as it was returned")
 async def get_assessment(db: DbDep, journal: JournalDep, _: Reader, assessment_id: str = ASSESSMENT_ID) -> Response:
-    body = await run_in_threadpool(assessments.read, db, journal, assessment_id)
+    body, subject = await run_in_threadpool(assessments.read_with_subject, db, journal, assessment_id)
     version = orjson.loads(body)["ruleset"]["version"]  # the version that produced it, not the one served now
-    return versioned(body.encode("utf-8"), version)
+    return versioned(body.encode("utf-8"), version, headers={SUBJECT_HEADER: subject} if subject else None)
 
 
 @router.post("/compare", response_model=assessments.Comparison, responses=PROBLEMS,
