@@ -12,11 +12,6 @@ const POLL_MS = 400;
 const CHANGES = [["added", "Obligations added"], ["removed", "Obligations removed"], ["changed", "Obligations changed"]];
 const OPERATORS_ONLY = "Only an operator sees who activated each version, a version's impact, and can activate it";
 
-function failure(err, what) {
-  return h("div", { class: "problem", role: "alert" },
-    h("p", {}, h("strong", {}, `The ${what} could not be loaded`)), h("p", {}, err.message));
-}
-
 /** version -> its latest successful activation (activate, rollback, reload or start-up) in the audit log. */
 function activations(events) {
   const found = new Map();
@@ -46,7 +41,7 @@ function findingItems(findings, change) {
   if (!findings.length) return null;
   return h("ul", { class: "rule-list", "data-change": change }, findings.map((f) => h("li", { "data-rule-id": f.rule_id },
     routeLink(["rules", f.rule_id], h("code", {}, f.rule_id)), ` \u2014 ${f.title}`,
-    f.fields?.length ? h("span", { class: "note" }, ` (${f.fields.join(", ")})`) : null)));
+    f.fields?.length ? h("span", { class: "note" }, ` (what differs: ${f.fields.join(", ")})`) : null)));
 }
 
 function businessRows(businesses) {
@@ -227,7 +222,8 @@ export function rulesetsView({ onActivated }) {
         h("thead", {}, h("tr", {}, ["Version", "Rules", "Stored", "Activated (last)", ""].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, list.versions.map((v) => row(v, activated)))));
     } catch (err) {
-      fill(listing, failure(err, "rule-set versions"));
+      listing.replaceChildren();
+      showProblem(problem, null, err, { title: "The rule-set versions could not be loaded" });
     }
   }
 
