@@ -105,7 +105,7 @@ function impactPanel(version, { onActivated }) {
       h("h4", {}, "By rule"), countsTable("Businesses affected, by rule", "Rule", "rules", t.by_rule),
       h("h4", {}, "By instrument"),
       countsTable("Businesses affected, by instrument", "Instrument", "instruments", t.by_instrument),
-      h("h4", {}, "Businesses that change"),
+      h("h4", { tabindex: "-1", "data-businesses-heading": "" }, "Businesses that change"),
       view.businesses.length ? [
         h("p", { class: "status" }, `Businesses ${first} to ${first + view.businesses.length - 1}.`),
         h("table", { class: "listing impact-businesses" },
@@ -115,12 +115,16 @@ function impactPanel(version, { onActivated }) {
         pager] : h("p", { class: "note" }, "None: no business's obligations change."));
   }
 
+  /** Another page of businesses: `next` is its `after`, or -1 for the one before. */
   async function turn(next) {
-    if (next === -1) afters.pop();
-    else afters.push(next);
+    const after = next === -1 ? afters.at(-2) : next;
     try {
       clearProblem(problem);
-      showPage(await call(`v1/impact/${encodeURIComponent(job)}?limit=${PAGE}&after=${afters.at(-1)}`));
+      const view = await call(`v1/impact/${encodeURIComponent(job)}?limit=${PAGE}&after=${after}`);
+      if (next === -1) afters.pop();
+      else afters.push(next);
+      showPage(view);
+      results.querySelector("[data-businesses-heading]").focus();  // the button pressed is gone: keep the place
     } catch (err) {
       showProblem(problem, null, err);
     }
