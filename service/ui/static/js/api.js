@@ -58,13 +58,9 @@ function explain(status, problem) {
   }
 }
 
-/**
- * call("v1/rules") -> the parsed JSON answer; throws ApiError.
- * `body` may be a string (sent exactly as the officer wrote it) or a value (sent as JSON). A call cancelled
- * through `signal` (an AbortController's) throws the browser's AbortError, not an ApiError.
- */
-export async function call(path, { method = "GET", body, signal } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
+/** Send a request with the token; the response when it is a success, else throws ApiError. */
+async function send(path, { method = "GET", body, accept, signal }) {
+  const headers = { Accept: accept };
   const bearer = token.get();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let payload;
@@ -80,20 +76,37 @@ export async function call(path, { method = "GET", body, signal } = {}) {
     if (signal?.aborted) throw err;
     throw new ApiError(0, null, "Could not reach the service. Check that it is running and try again.");
   }
-  const text = await response.text();
-  let data = null;
+  if (response.ok) return response;
+  const problem = readJson(await response.text());
+  if (response.status === 401 || response.status === 403) {
+    document.dispatchEvent(new CustomEvent("token-needed", { detail: { status: response.status } }));
+  }
+  const shown = problem && typeof problem === "object" ? problem : null;
+  throw new ApiError(response.status, shown, explain(response.status, shown));
+}
+
+function readJson(text) {
   try {
-    data = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    data = null;
+    return null;
   }
-  if (!response.ok) {
-    const problem = data && typeof data === "object" ? data : null;
-    if (response.status === 401 || response.status === 403) {
-      document.dispatchEvent(new CustomEvent("token-needed", { detail: { status: response.status } }));
-    }
-    throw new ApiError(response.status, problem, explain(response.status, problem));
-  }
+}
+
+/**
+ * call("v1/rules") -> the parsed JSON answer; throws ApiError.
+ * `body` may be a string (sent exactly as the officer wrote it) or a value (sent as JSON). A call cancelled
+ * through `signal` (an AbortController's) throws the browser's AbortError, not an ApiError.
+ */
+export async function call(path, { method = "GET", body, signal } = {}) {
+  const response = await send(path, { method, body, signal, accept: "application/json, application/problem+json" });
+  const data = readJson(await response.text());
   if (data === null) throw new ApiError(response.status, null, "The service's answer could not be read.");
   return data;
+}
+
+/** fetchFile("v1/impact/ID.csv", "text/csv") -> the answer as a Blob, fetched with the token; throws ApiError. */
+export async function fetchFile(path, type) {
+  const response = await send(path, { accept: `${type}, application/problem+json` });
+  return response.blob();
 }

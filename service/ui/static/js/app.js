@@ -1,12 +1,13 @@
 // The page: the rule set in use (header), the access token, the navigation, and one view at a time chosen by
-// the address (#/assess, #/compare, #/instruments[/ID], #/rules[/ID], #/assessments/ID), so the browser's
-// back button and bookmarks work.
+// the address (#/assess, #/compare, #/instruments[/ID], #/rules[/ID], #/assessments/ID, #/rulesets), so the
+// browser's back button and bookmarks work.
 
 import { call, token } from "./api.js";
 import { assessView } from "./assess.js";
 import { forgetRuleBase, instrumentView, instrumentsView, ruleView, rulesView } from "./browse.js";
 import { compareView } from "./compare.js";
 import { fill, h } from "./dom.js";
+import { rulesetsView } from "./rulesets.js";
 import { formatTimestamp, plural } from "./wording.js";
 
 const main = document.getElementById("main");
@@ -58,12 +59,13 @@ document.getElementById("token-form").addEventListener("submit", (event) => {
   tokenInput.value = "";
   showTokenState(value ? "Token saved for this browser tab. It is forgotten when the tab closes." : undefined);
   showRuleset();
-  document.dispatchEvent(new CustomEvent("token-saved"));
+  document.dispatchEvent(new CustomEvent("token-changed"));
 });
 document.getElementById("token-forget").addEventListener("click", () => {
   token.set("");
   tokenInput.value = "";
   showTokenState("Token forgotten.");
+  document.dispatchEvent(new CustomEvent("token-changed"));
 });
 document.addEventListener("token-needed", () => {
   tokenPanel.open = true;
@@ -81,15 +83,18 @@ let assess = null;
 let compare = null;
 let instruments = null;
 let ruleList = null;
+let rulesets = null;
 
 const VIEWS = {
   assess: () => (assess ??= assessView({ onAssessment: sawAnswer })),
   compare: () => (compare ??= compareView({ onAssessment: sawAnswer, currentProfile: () => VIEWS.assess().field.get() })),
   instruments: () => (instruments ??= instrumentsView()),
   rules: () => (ruleList ??= rulesView()),
+  rulesets: () => (rulesets ??= rulesetsView({ onActivated: showRuleset })).refresh(),
 };
 
-const TITLES = { assess: "Assess a business", compare: "Compare two profiles", instruments: "Instruments", rules: "Rules" };
+const TITLES = { assess: "Assess a business", compare: "Compare two profiles", instruments: "Instruments", rules: "Rules",
+  rulesets: "Rule sets" };
 
 function route() {
   const raw = window.location.hash;

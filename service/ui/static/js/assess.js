@@ -139,7 +139,7 @@ export function assessView({ onAssessment }) {
   }
   loadForm();
   live.schedule(draft);  // an empty profile already has questions worth asking
-  document.addEventListener("token-saved", () => live.refresh());
+  document.addEventListener("token-changed", () => live.refresh());
 
   async function submit(event) {
     event.preventDefault();
