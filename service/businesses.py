@@ -11,6 +11,10 @@ SUBJECT_RULE = (f"1 to {SUBJECT_MAX_LENGTH} printable ASCII characters (it trave
                 f"either end, not starting with {DIGEST_PREFIX!r}")
 
 
+#: The subject's characters as the OpenAPI description states them (the reserved digest prefix is checked besides).
+SUBJECT_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+
+
 def subject_problem(subject: str) -> str | None:
     """What is wrong with a caller's subject, or None when it is allowed."""
     if not 1 <= len(subject) <= SUBJECT_MAX_LENGTH:

@@ -56,7 +56,8 @@ class AssessQuery(BaseModel):
         f"{SUBJECT_HEADER} header, also when it is read back. The portfolio impact of a rule-set version "
         "re-evaluates the latest profile of each subject (a business without one is known by its profile's "
         f"digest). {businesses.SUBJECT_RULE[0].upper()}{businesses.SUBJECT_RULE[1:]}."),
-        json_schema_extra={"minLength": 1, "maxLength": businesses.SUBJECT_MAX_LENGTH})
+        json_schema_extra={"minLength": 1, "maxLength": businesses.SUBJECT_MAX_LENGTH,
+                           "pattern": businesses.SUBJECT_PATTERN})
 
     @field_validator("subject")
     @classmethod
