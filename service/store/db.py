@@ -58,8 +58,7 @@ def make_engine(url: str) -> Engine:
 
 
 def insert_skipping_duplicates(dialect: str, table: type[SQLModel]) -> Insert:
-    """An insert into `table` that skips rows whose key is there already (each database spells it its own way);
-    the result's rowcount says how many were inserted."""
+    """An insert into `table` that skips rows whose key is there already (each database spells it its own way)."""
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":

@@ -151,8 +151,8 @@ class IdempotencyKeys:
         statement = insert_skipping_duplicates(self.db.engine.dialect.name, IdempotencyRecord).values(
             scope=scope, key=key, request_sha=request_sha, state=PENDING, claim=token, created_at=at, claimed_at=at,
             expires_at=at + self.retention)
-        with self.db.engine.begin() as conn:
-            return conn.execute(statement).rowcount == 1
+        with self.db.engine.begin() as conn:  # RETURNING says whether it went in (psycopg gives no rowcount here)
+            return conn.execute(statement.returning(col(IdempotencyRecord.claim))).first() is not None
 
     def _read(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.db.session() as session:
