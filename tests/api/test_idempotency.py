@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -139,10 +139,11 @@ async def test_concurrent_retries_in_one_process_record_one_assessment(client, a
     assert recorded(app) == before + 1
 
 
-@contextlib.contextmanager
-def slow_decision_log(app, monkeypatch) -> Iterator[tuple[asyncio.Event, asyncio.Event]]:
-    """The decision log takes records but says they are durable only once `durable` is set; `submitted` is set when
-    a record is handed to it: a request held between its evaluation and its answer."""
+@contextlib.asynccontextmanager
+async def first_request_held(client: httpx.AsyncClient, app, monkeypatch,
+                             headers: dict[str, str]) -> AsyncIterator[tuple[asyncio.Event, asyncio.Task]]:
+    """The first request with `headers`, held between its evaluation and its answer: the decision log takes its
+    record but says it is durable only once the yielded event is set (the yielded task is the request)."""
     journal = app.state.journal
     original = journal.submit
     submitted, durable = asyncio.Event(), asyncio.Event()
@@ -158,8 +159,10 @@ def slow_decision_log(app, monkeypatch) -> Iterator[tuple[asyncio.Event, asyncio
         return asyncio.ensure_future(later())
 
     monkeypatch.setattr(journal, "submit", submit)
+    first = asyncio.create_task(client.post("/v1/assessments", json=make_profile(), headers=headers))
+    await submitted.wait()
     try:
-        yield submitted, durable
+        yield durable, first
     finally:
         durable.set()
 
@@ -167,9 +170,7 @@ def slow_decision_log(app, monkeypatch) -> Iterator[tuple[asyncio.Event, asyncio
 async def test_a_retry_while_the_first_is_answered_waits_for_its_answer(client, app, monkeypatch):
     key = new_key()
     before = recorded(app)
-    with slow_decision_log(app, monkeypatch) as (submitted, durable):
-        first = asyncio.create_task(client.post("/v1/assessments", json=make_profile(), headers=key))
-        await submitted.wait()
+    async with first_request_held(client, app, monkeypatch, key) as (durable, first):
         retry = asyncio.create_task(client.post("/v1/assessments", json=make_profile(), headers=key))
         await asyncio.sleep(0.3)
         assert not retry.done(), "the retry waits while the first request holds the key"
@@ -183,9 +184,7 @@ async def test_a_retry_while_the_first_is_answered_waits_for_its_answer(client, 
 async def test_a_retry_still_waiting_after_the_evaluation_timeout_gets_409(client, app, monkeypatch):
     key = new_key()
     before = recorded(app)
-    with slow_decision_log(app, monkeypatch) as (submitted, durable):
-        first = asyncio.create_task(client.post("/v1/assessments", json=make_profile(), headers=key))
-        await submitted.wait()
+    async with first_request_held(client, app, monkeypatch, key) as (durable, first):
         started = time.monotonic()
         with limits(app, timeout_ms=400):
             busy = await client.post("/v1/assessments", json=make_profile(), headers=key)

@@ -4,7 +4,6 @@ database once the journal keepers have copied everything), and every answer carr
 unreachable a key cannot be decided: 503, while requests without a key are still answered."""
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -17,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bench.profiles import heavy
 from service.store.db import normalise_url
-from tests.helpers import make_profile, reset_postgres
+from tests.helpers import make_profile
 from tests.integration.postgres import PrivatePostgres
 from tests.integration.servers import Server, start_server
 
@@ -74,17 +73,6 @@ def stop(*servers: Server) -> None:
     """SIGTERM: each process flushes its decision log into the database before it exits."""
     for server in servers:
         server.stop_gracefully()
-
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL must be set in CI (PostgreSQL)")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    reset_postgres(url)
-    return url
 
 
 def test_concurrent_retries_over_two_processes_on_postgresql_record_one_assessment(tmp_path, postgres_url):
