@@ -1,6 +1,6 @@
 """Safe retries of POST /v1/assessments and /batch: the `Idempotency-Key` header.
 
-A request sent with a key is answered once. The first claims the key (service/store/idempotency.py: the
+A request sent with a key is answered once. The first claims the key (service/store/idempotency_keys.py: the
 database decides, across workers and replicas); once its answer is durable and 2xx, the answer is stored with the
 key, and a retry with the same key and the same request gets it back byte for byte, with `Idempotent-Replayed:
 true`, recording nothing. The same key with a different request is refused (422); a retry while the first is still
@@ -31,7 +31,7 @@ from service.api.responses import VERSION_HEADER
 from service.errors import ErrorItem, IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
 from service.settings import Settings
 from service.store.db import Database
-from service.store.idempotency import Claimed, IdempotencyKeys, Mismatch, Replay, StoredResponse
+from service.store.idempotency_keys import Claimed, IdempotencyKeys, Mismatch, Replay, StoredResponse
 
 log = logging.getLogger("service.idempotency")
 

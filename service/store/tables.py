@@ -95,7 +95,7 @@ class AuditEvent(SQLModel, table=True):
 
 class IdempotencyRecord(SQLModel, table=True):
     """An Idempotency-Key's claim on a request, then its answer: the database decides which concurrent retry runs
-    (the primary key), so it holds across worker processes and replicas (service/store/idempotency.py)."""
+    (the primary key), so it holds across worker processes and replicas (service/store/idempotency_keys.py)."""
 
     __tablename__ = "idempotency_key"
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import func, select
 
-from service.store import idempotency
+from service.store import idempotency_keys
 from service.store.db import Database
-from service.store.idempotency import Claimed, IdempotencyKeys, InProgress, Mismatch, Replay, StoredResponse
+from service.store.idempotency_keys import Claimed, IdempotencyKeys, InProgress, Mismatch, Replay, StoredResponse
 from service.store.tables import IdempotencyRecord
 
 HOUR = dt.timedelta(hours=1)
@@ -91,8 +91,8 @@ def test_a_stale_claim_is_taken_over_and_its_late_answer_not_kept(db):
 
 
 def test_expired_keys_are_purged_in_bounded_batches_and_live_ones_stay(db, monkeypatch):
-    monkeypatch.setattr(idempotency, "PURGE_BATCH", 3)
-    monkeypatch.setattr(idempotency, "PURGE_BATCHES", 2)
+    monkeypatch.setattr(idempotency_keys, "PURGE_BATCH", 3)
+    monkeypatch.setattr(idempotency_keys, "PURGE_BATCHES", 2)
     short, long = IdempotencyKeys(db, dt.timedelta(milliseconds=100), HOUR), IdempotencyKeys(db, HOUR, HOUR)
     short._next_purge = long._next_purge = float("inf")  # no purge from the claims themselves here
     scope = f"purge {key()}"
@@ -101,7 +101,7 @@ def test_expired_keys_are_purged_in_bounded_batches_and_live_ones_stay(db, monke
     for _ in range(2):
         assert isinstance(long.claim(scope, key(), "sha"), Claimed)
     time.sleep(0.2)
-    expired = IdempotencyRecord.expires_at <= idempotency.utcnow()
+    expired = IdempotencyRecord.expires_at <= idempotency_keys.utcnow()
     assert count(db, expired) >= 8
     assert short.purge() == 6, "two statements of three rows at most"
     assert short.purge() >= 2
