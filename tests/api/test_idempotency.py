@@ -199,6 +199,25 @@ async def test_a_retry_still_waiting_after_the_evaluation_timeout_gets_409(clien
     assert recorded(app) == before + 1
 
 
+async def test_an_answer_the_database_cannot_keep_still_goes_out_and_the_key_stays_claimed(client, app,
+                                                                                           monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(*args: Any) -> bool:
+        raise OperationalError("UPDATE idempotency_key", {}, ConnectionRefusedError("the database went away"))
+
+    key = new_key()
+    before = recorded(app)
+    monkeypatch.setattr(app.state.idempotency, "complete", unreachable)
+    answered = await client.post("/v1/assessments", json=make_profile(), headers=key)
+    assert answered.status_code == 201 and REPLAYED not in answered.headers, answered.text
+    monkeypatch.undo()
+    with limits(app, timeout_ms=200):  # the claim holds until it is stale: a retry meanwhile is told to wait
+        busy = await client.post("/v1/assessments", json=make_profile(), headers=key)
+    assert_key_problem(busy, 409, "/problems/idempotency-in-progress")
+    assert recorded(app) == before + 1
+
+
 async def test_record_false_answers_are_replayed_too(client, app):
     key = new_key()
     before = recorded(app)
