@@ -39,7 +39,8 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 PATH = f"headers.{HEADER.lower()}"  # where problems about the key point
 MAX_KEY_LENGTH = 255
-ALLOWED = f"1 to {MAX_KEY_LENGTH} printable ASCII characters (space to ~), such as a UUID"
+ALLOWED = (f"1 to {MAX_KEY_LENGTH} printable ASCII characters (space to ~), neither beginning nor ending with a space "
+           "(HTTP drops those), such as a UUID")
 #: The headers of an answer that are stored with it and replayed (beside its status and body).
 KEPT_HEADERS = ("content-type", "location", VERSION_HEADER.lower())
 #: How long past EVALUATION_TIMEOUT_MS a claim may stay unanswered before its worker is taken to have died.
@@ -56,7 +57,7 @@ PARAMETER: dict[str, Any] = {
         f"{REPLAYED_HEADER}: true) and records nothing; the same key with another request is 422 "
         "(/problems/idempotency-key-reused); a retry while the first is being answered waits for it, then gets 409 "
         f"(/problems/idempotency-in-progress, Retry-After). {ALLOWED}. Keys are per route and per caller."),
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]([ -~]*[!-~])?$"},
 }
 RESPONSES: OpenApiResponses = {
     409: documented(f"/problems/idempotency-in-progress: the request first sent with this {HEADER} is still being "
@@ -78,7 +79,7 @@ def key_of(request: Request) -> str | None:
     problem = None
     if len(request.headers.getlist(HEADER)) > 1:
         problem = "sent more than once: send one key"
-    elif not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
+    elif not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key) or key != key.strip(" "):
         problem = f"not a key: send {ALLOWED}"
     if problem is not None:
         raise InvalidRequest(f"{PATH}: {problem}", [ErrorItem(path=PATH, message=problem)])
