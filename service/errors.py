@@ -81,6 +81,14 @@ class Conflict(ServiceError):
     """The request conflicts with the state of a resource."""
 
 
+class IdempotencyKeyReused(InvalidRequest):
+    """An Idempotency-Key sent before, within its retention window, with a different request."""
+
+
+class IdempotencyInProgress(Conflict):
+    """The request first sent with this Idempotency-Key has not been answered yet."""
+
+
 class PayloadTooLarge(ServiceError):
     """A body or upload beyond its size limit."""
 

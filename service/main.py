@@ -12,11 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import metrics
 from service.activation import Activation
-from service.api import problems
+from service.api import idempotency, problems
 from service.api.auth import Authenticator, load_tokens
 from service.api.batch import BatchRequest
 from service.api.limits import BodyLimit
 from service.api.observability import RequestContext
+from service.api.responses import SUBJECT_HEADER
 from service.api.routes import assessments, health, impact, rules, rulesets, schemas, ui
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
@@ -62,6 +63,7 @@ def startup(app: FastAPI) -> None:
     app.state.serving, app.state.versions, app.state.activation = start_serving(settings, db)
     app.state.journal = DecisionJournal(db, settings.journal_dir(), max_pending=settings.decision_buffer_max)
     app.state.journal.start()
+    app.state.idempotency = idempotency.keys_for(db, settings)
     app.state.follower = Follower(app.state.activation, settings.ruleset_poll_seconds, settings.ruleset_on_start)
     app.state.follower.start()
     app.state.ticker = metrics.Ticker(lambda: sample(app))
@@ -120,9 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                "/v1/assessments/batch": settings.max_batch_bytes})
     if settings.cors_origins:  # off unless origins are configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID", idempotency.HEADER],
                            expose_headers=["X-Request-ID", "X-Ruleset-Version", "Location",
-                                           assessments.SUBJECT_HEADER])
+                                           SUBJECT_HEADER, idempotency.REPLAYED_HEADER])
     app.add_middleware(RequestContext, access_log=settings.access_log)  # outermost: every answer gets its id
     for router in (assessments.router, rules.router, rulesets.router, impact.router):
         app.include_router(router, responses=problems.COMMON)

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     decision_journal_dir: Path | None = Field(
         None, description="Where each process journals assessments (fsync'ed) before they reach the database "
         "(default: a journal folder beside an SQLite file, else data/journal in the repository).")
+    idempotency_retention_hours: float = Field(
+        24.0, gt=0, le=24 * 365, description="How long an Idempotency-Key holds after its first use on POST "
+        "/v1/assessments or /batch: within it a retry with the key replays the first answer; after it the key counts "
+        "as new (expired keys are purged).")
     decision_buffer_max: int = Field(
         10_000, ge=1, description="Assessments held in the journal while the database is unreachable; "
         "beyond it, recording requests get 503.")

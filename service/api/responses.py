@@ -6,6 +6,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 VERSION_HEADER = "X-Ruleset-Version"
+SUBJECT_HEADER = "X-Assessment-Subject"  # the subject an assessment was recorded with, when it has one
 
 
 def versioned(body: bytes, version: str, status: int = 200, media_type: str = "application/json",

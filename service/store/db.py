@@ -6,11 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Insert, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,6 +55,15 @@ def make_engine(url: str) -> Engine:
         dbapi_connection.autocommit = autocommit
 
     return engine
+
+
+def insert_skipping_duplicates(dialect: str, table: type[SQLModel]) -> Insert:
+    """An insert into `table` that skips rows whose key is there already (each database spells it its own way)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"no insert skipping duplicates on a {dialect} database")
 
 
 def alembic_config(url: str) -> Config:

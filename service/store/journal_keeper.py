@@ -27,15 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Executable, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 
 from service import businesses
 
 from . import journal_protocol as protocol
-from .db import Database
+from .db import Database, insert_skipping_duplicates
 from .journal_protocol import Record
 from .tables import AssessmentBody, AssessmentRecord
 
@@ -68,15 +67,6 @@ def _row(record: Record) -> dict[str, Any]:
     profile = record.get("profile")  # the business key is worked out here, off the event loop
     row["business"] = businesses.key(record.get("subject"), profile) if isinstance(profile, str) else None
     return row
-
-
-def _insert_skipping_duplicates(dialect: str, table: type[SQLModel]) -> Executable:
-    """An insert into `table` that skips rows whose key is there already (each database spells it its own way)."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise RuntimeError(f"the decision log cannot copy into a {dialect} database")  # a flush error, retried
 
 
 def _take_record(line: bytes, templates: dict[str, str]) -> Record:
@@ -258,9 +248,9 @@ class Keeper:
                 stored = set(conn.execute(select(column).where(column.in_(shas))).scalars())
                 missing = [{"sha": sha, "template": templates[sha]} for sha in shas - stored if sha in templates]
                 if missing:
-                    conn.execute(_insert_skipping_duplicates(dialect, AssessmentBody), missing)
+                    conn.execute(insert_skipping_duplicates(dialect, AssessmentBody), missing)
             if rows:
-                conn.execute(_insert_skipping_duplicates(dialect, AssessmentRecord), rows)
+                conn.execute(insert_skipping_duplicates(dialect, AssessmentRecord), rows)
         self._stored_bodies.update(shas)
 
     def _insert_one_by_one(self, records: list[Record], templates: dict[str, str], cause: Exception) -> None:

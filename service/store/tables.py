@@ -1,4 +1,4 @@
-"""SQLModel tables: the decision log, rule-set versions and activations, and the audit log.
+"""SQLModel tables: the decision log, rule-set versions and activations, the audit log, and idempotency keys.
 
 JSON documents are stored as text, exactly as produced, so a recorded assessment is read
 back byte for byte as it was returned.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -148,3 +148,22 @@ class ChangeEvent(SQLModel, table=True):
     assessment_id: str = Field(max_length=40)
     changes: str = Field(sa_column=Column(Text, nullable=False))  # JSON: added, removed, changed
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """An Idempotency-Key's claim on a request, then its answer: the database decides which concurrent retry runs
+    (the primary key), so it holds across worker processes and replicas (service/store/idempotency_keys.py)."""
+
+    __tablename__ = "idempotency_key"
+
+    scope: str = Field(primary_key=True, max_length=200)  # the route and the caller
+    key: str = Field(primary_key=True, max_length=255)
+    request_sha: str = Field(max_length=64)  # method, path, the query that changes the answer, canonical body
+    state: str = Field(max_length=10)  # pending, then done
+    claim: str = Field(max_length=32)  # the token of the request that holds it
+    created_at: dt.datetime
+    claimed_at: dt.datetime
+    expires_at: dt.datetime = Field(index=True)
+    status: int | None = None
+    headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON object
+    body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

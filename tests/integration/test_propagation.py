@@ -6,14 +6,13 @@ serves the new version within 2 seconds.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 
 import httpx
 import pytest
 
-from tests.helpers import TOKENS, bearer, make_profile, reset_postgres
+from tests.helpers import TOKENS, bearer, make_profile
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration
@@ -135,17 +134,6 @@ def test_two_workers_on_sqlite(tmp_path):
         print("propagation, 2 workers on SQLite:", exercise([server.url], 2))
     finally:
         server.stop_gracefully()
-
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL must be set in CI (PostgreSQL)")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    reset_postgres(url)
-    return url
 
 
 def test_two_processes_sharing_postgresql(tmp_path, postgres_url):

@@ -32,7 +32,7 @@ def _head() -> str:
 
 HEAD = _head()
 
-TABLES = {"alembic_version", "assessment", "audit_event", "ruleset_activation", "ruleset_version"}
+TABLES = {"alembic_version", "assessment", "audit_event", "idempotency_key", "ruleset_activation", "ruleset_version"}
 
 
 def with_time_zone(url: str, zone: str) -> str:

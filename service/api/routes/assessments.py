@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from service import assessments, batches, businesses, evaluation
 from service.api import batch as batch_http
+from service.api import idempotency
 from service.api.auth import Evaluator, Reader, authorize
 from service.api.deps import DbDep, EvaluationsDep, JournalDep, LimitsDep, ServingDep
 from service.api.problems import OpenApiResponses, documented
-from service.api.responses import json_bytes, versioned
+from service.api.responses import SUBJECT_HEADER, json_bytes, versioned
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
 from service.errors import InvalidRequest, from_pydantic
@@ -29,7 +30,6 @@ from service.store.journal import DecisionJournal
 router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
 
 ASSESSMENT_ID = Path(description="An assessment id (a ULID).")
-SUBJECT_HEADER = "X-Assessment-Subject"  # the subject an assessment was recorded with, when it has one
 PROBLEMS: OpenApiResponses = {
     422: documented("Invalid profile, or one beyond a bound of evaluation (MAX_PROFILE_FACTS, MAX_RULE_FIRINGS, "
                     "MAX_REQUEST_WORK): the problem names each path and the bound"),
@@ -89,15 +89,25 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 @router.post("", status_code=201, response_model=Assessment, responses={
-    **PROBLEMS, 200: {"model": Assessment,
-                      "description": "Evaluated and not recorded (record=false): no Location, not readable later"}},
-             openapi_extra={"parameters": query_parameters(AssessQuery)},
+    **PROBLEMS, **idempotency.RESPONSES,
+    200: {"model": Assessment,
+          "description": "Evaluated and not recorded (record=false): no Location, not readable later"}},
+             openapi_extra={"parameters": [*query_parameters(AssessQuery), idempotency.PARAMETER]},
              summary="Evaluate one profile and record it in the decision log")
 async def create_assessment(profile: Profile, request: Request) -> Response:
     # the hot path: the token check, query and services come straight from the request and the app, not through
     # dependencies (each dependency resolved per request cost ~5% of throughput here)
-    await authorize(request, "evaluator", "require_token_for_evaluation")
+    principal = await authorize(request, "evaluator", "require_token_for_evaluation")
     query = read_query(request)
+    key = idempotency.key_of(request)
+    if key is None:
+        return await assess(request, profile, query)
+    return await idempotency.once(request, principal, key, query.model_dump(),
+                                  lambda: assess(request, profile, query))
+
+
+async def assess(request: Request, profile: Profile, query: AssessQuery) -> Response:
+    """Evaluate (or reuse an identical evaluation's answer), record unless record=false, answer."""
     record, horizon_days = query.record, query.horizon_days
     state = request.app.state
     limits: evaluation.Limits = state.limits
@@ -167,18 +177,25 @@ async def compare(request: assessments.ComparisonRequest, serving: ServingDep, j
 @router.post("/batch", response_model=batch_http.BatchResponse, responses={
     422: documented("Not a list of 1 to 1,000 items, or items beyond MAX_REQUEST_WORK together (a bad item gets its "
                     "own 422 inside the answer)"),
-    413: documented("Body larger than MAX_BATCH_BYTES")},
+    413: documented("Body larger than MAX_BATCH_BYTES"), **idempotency.RESPONSES},
+             openapi_extra={"parameters": [idempotency.PARAMETER]},
              summary="Evaluate up to 1,000 profiles, each recorded with its own assessment id")
-async def create_batch(request: batch_http.BatchRequest, serving: ServingDep, journal: JournalDep,
-                       evaluations: EvaluationsDep, limits: LimitsDep, _: Evaluator, record: bool = RECORD,
+async def create_batch(request: batch_http.BatchRequest, http: Request, serving: ServingDep, journal: JournalDep,
+                       evaluations: EvaluationsDep, limits: LimitsDep, principal: Evaluator, record: bool = RECORD,
                        horizon_days: int = HORIZON) -> Response:
-    with serving.lease() as loaded:
-        outcomes = await evaluations.run(evaluation.EXPENSIVE, batches.assess, loaded, request.profiles, limits,
-                                         horizon_days)
-        ref = loaded.ref
-    if record:
-        await batches.record(journal, outcomes)
-    return versioned(batch_http.body(ref, outcomes, record), ref.version)
+    async def answer() -> Response:
+        with serving.lease() as loaded:
+            outcomes = await evaluations.run(evaluation.EXPENSIVE, batches.assess, loaded, request.profiles, limits,
+                                             horizon_days)
+            ref = loaded.ref
+        if record:
+            await batches.record(journal, outcomes)
+        return versioned(batch_http.body(ref, outcomes, record), ref.version)
+
+    key = idempotency.key_of(http)
+    if key is None:
+        return await answer()
+    return await idempotency.once(http, principal, key, {"record": record, "horizon_days": horizon_days}, answer)
 
 
 @router.post("/questions", response_model=Questions, responses=PROBLEMS,

@@ -1,15 +1,15 @@
 """portfolio impact: the subject and business of each assessment, impact jobs and their items, the change feed
 
-Revision ID: 0003_impact
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
 
 from service import businesses
 
-revision = "0003_impact"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
