@@ -253,3 +253,22 @@ def fired(compiled: CompiledRuleSet, profile: dict[str, Any]) -> dict[str, Oblig
 
     assessment = compiled.evaluate(Profile.model_validate(profile), "test")
     return {o.rule_id: o for o in assessment.obligations}
+
+
+def straight_impact(old: Any, new: Any, profiles: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Each business's findings under two compiled rule sets, compared by rule here (not through service.impact),
+    which closes both: rule ids added, removed and changed."""
+    from service.profile.model import Profile
+
+    out = {}
+    try:
+        for business, profile in profiles.items():
+            model = Profile.model_validate(profile)
+            before = {o.rule_id: o.model_dump(mode="json") for o in old.evaluate(model, "x").obligations}
+            after = {o.rule_id: o.model_dump(mode="json") for o in new.evaluate(model, "x").obligations}
+            out[business] = {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
+                             "changed": sorted(r for r in set(after) & set(before) if after[r] != before[r])}
+    finally:
+        old.close()
+        new.close()
+    return out

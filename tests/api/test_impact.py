@@ -9,9 +9,8 @@ import io
 import json
 from typing import Any
 
-from service.profile.model import Profile
 from tests.api.test_rulesets import retitled, rule_files
-from tests.helpers import bearer, make_profile
+from tests.helpers import bearer, make_profile, straight_impact
 
 NEW_TITLE = "Unlicensed IDC, ISP or CDN business (impact test)"
 UNLICENSED_CDN = make_profile(licences=[], services=[{"type": "cdn", "regions": ["CN-GD"]}])
@@ -43,18 +42,7 @@ def straight(app, baseline: str, candidate: str, profiles: dict[str, dict[str, A
     db, versions = app.state.db, app.state.versions
     old = versions.load(ruleset_versions.get(db, baseline), "test").compiled
     new = versions.load(ruleset_versions.get(db, candidate), "test").compiled
-    out = {}
-    try:
-        for business, profile in profiles.items():
-            model = Profile.model_validate(profile)
-            before = {o.rule_id: o.model_dump(mode="json") for o in old.evaluate(model, "x").obligations}
-            after = {o.rule_id: o.model_dump(mode="json") for o in new.evaluate(model, "x").obligations}
-            out[business] = {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
-                             "changed": sorted(r for r in set(after) & set(before) if after[r] != before[r])}
-    finally:
-        old.close()
-        new.close()
-    return out
+    return straight_impact(old, new, profiles)
 
 
 def ids_of(changes: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:

@@ -15,11 +15,10 @@ import pytest
 from sqlmodel import select
 
 from bench.impact import seed
-from service.profile.model import Profile
 from service.store.db import Database
 from service.store.tables import AssessmentRecord, ImpactItem
 from tests.api.test_rulesets import retitled, rule_files
-from tests.helpers import TOKENS, bearer, reset_postgres
+from tests.helpers import TOKENS, bearer, straight_impact
 from tests.integration.servers import start_server
 
 pytestmark = pytest.mark.integration
@@ -27,17 +26,6 @@ pytestmark = pytest.mark.integration
 LEASE_SECONDS = 4
 ENV = {"AUTH_TOKENS": ",".join(f"{t}={r}" for r, t in TOKENS.items()), "IMPACT_POLL_SECONDS": "0.2",
        "IMPACT_CHUNK": "10", "IMPACT_LEASE_SECONDS": str(LEASE_SECONDS)}
-
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL must be set in CI (PostgreSQL)")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    reset_postgres(url)
-    return url
 
 
 def two_servers(tmp_path, url: str):
@@ -112,18 +100,7 @@ def straight(url: str, baseline: str, version: str) -> dict[str, dict[str, list[
         new = versions.load(ruleset_versions.get(db, version), "test").compiled
     finally:
         db.dispose()
-    out = {}
-    try:
-        for business, profile in latest.items():
-            model = Profile.model_validate(json.loads(profile))
-            before = {o.rule_id: o.model_dump(mode="json") for o in old.evaluate(model, "x").obligations}
-            after = {o.rule_id: o.model_dump(mode="json") for o in new.evaluate(model, "x").obligations}
-            out[business] = {"added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after)),
-                             "changed": sorted(r for r in set(after) & set(before) if after[r] != before[r])}
-    finally:
-        old.close()
-        new.close()
-    return out
+    return straight_impact(old, new, {business: json.loads(profile) for business, profile in latest.items()})
 
 
 def check_results(job: dict[str, Any], expected: dict[str, dict[str, list[str]]]) -> None:
