@@ -15,6 +15,9 @@ from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+#: The largest row id a table's integer key holds on PostgreSQL (INTEGER): the bound of every id-based cursor.
+MAX_ROW_ID = 2**31 - 1
+
 
 def normalise_url(url: str) -> str:
     """postgresql:// means psycopg 3 here (the driver we install)."""

@@ -17,7 +17,7 @@ from service.errors import NotFound
 from service.exports.table import _cell as cell
 from service.impact.views import ChangeEventView, ChangeFeed, ImpactedBusiness, ImpactJobView, subject_of
 from service.store import impact as store
-from service.store.db import Database
+from service.store.db import MAX_ROW_ID, Database
 from service.store.tables import ImpactJob
 
 router = APIRouter(tags=["portfolio impact"])
@@ -83,7 +83,7 @@ def _csv(db: Database, job: ImpactJob) -> Iterator[bytes]:
             summary="Operator: an impact job's progress; once done, its totals by rule and instrument and the "
                     "businesses it changes, a page at a time")
 async def read(db: DbDep, _: Operator, job: str = JOB,
-               after: int = Query(0, ge=0, le=2**62, description="Businesses after this place (`next_after`)."),
+               after: int = Query(0, ge=0, le=MAX_ROW_ID, description="Businesses after this place (`next_after`)."),
                limit: int = Query(100, ge=1, le=1000, description="Most businesses in the page.")) -> ImpactJobView:
     def work() -> ImpactJobView:
         found = _job(db, job)
@@ -100,7 +100,8 @@ async def read(db: DbDep, _: Operator, job: str = JOB,
 @router.get("/v1/changes", summary="The change feed: businesses whose obligations changed with an activation, "
                                    "oldest first, after a cursor")
 async def changes(db: DbDep, _: Reader,
-                  since: int = Query(0, ge=0, le=2**62, description="Events after this cursor (0: from the start)."),
+                  since: int = Query(0, ge=0, le=MAX_ROW_ID,
+                                     description="Events after this cursor (0: from the start)."),
                   limit: int = Query(100, ge=1, le=1000, description="Most events to return.")) -> ChangeFeed:
     events = await run_in_threadpool(store.events, db, since, limit)
     return ChangeFeed(events=[ChangeEventView.of(e) for e in events],

@@ -29,7 +29,7 @@ from service.rulebase import loading
 from service.serving import ServedRuleSet
 from service.store import audit
 from service.store import ruleset_versions as store
-from service.store.db import Database
+from service.store.db import MAX_ROW_ID, Database
 from service.store.tables import AuditEvent, RuleSetVersion
 
 router = APIRouter(tags=["rule sets"])
@@ -166,6 +166,6 @@ async def preview(version: str, db: DbDep, versions: VersionsDep, serving: Servi
 @router.get("/v1/audit",
             summary="Operator: uploads, activations, rollbacks, reloads and refused attempts, newest first")
 def audit_log(db: DbDep, _: Operator, limit: int = Query(100, ge=1, le=1000, description="Most events to return."),
-              before: int | None = Query(None, ge=1, le=2**31 - 1, description="Only events older than this event id.")
+              before: int | None = Query(None, ge=1, le=MAX_ROW_ID, description="Only events older than this event id.")
               ) -> AuditLog:
     return AuditLog(events=[_event(e) for e in audit.events(db, limit=limit, before_id=before)])
