@@ -133,7 +133,7 @@ class Runner:
         return False
 
     def _evaluate(self, baseline: CompiledRuleSet, candidate: CompiledRuleSet,
-                  item: store.Claimed) -> store.ItemOutcome:
+                  item: store.ClaimedItem) -> store.ItemOutcome:
         try:
             result = comparison.compare(baseline, candidate, item.profile, self.limits())
         except ServiceError as exc:  # beyond a bound, past the time budget

@@ -49,7 +49,7 @@ WHERE job_id = :job AND changed ORDER BY id
 
 
 @dataclass(frozen=True)
-class Claimed:
+class ClaimedItem:
     """A business to evaluate: its work item and its latest recorded profile."""
 
     item_id: int
@@ -125,7 +125,7 @@ def progress(db: Database, job_id: str) -> dict[str, int]:
     return counts
 
 
-def claim(db: Database, job_id: str, worker: str, chunk: int, lease_seconds: float) -> list[Claimed]:
+def claim(db: Database, job_id: str, worker: str, chunk: int, lease_seconds: float) -> list[ClaimedItem]:
     """Claim up to `chunk` businesses of a job that nobody holds (pending, or their lease ran out)."""
     now = utcnow()
     claimable = and_(col(ImpactItem.job_id) == job_id, or_(
@@ -142,7 +142,7 @@ def claim(db: Database, job_id: str, worker: str, chunk: int, lease_seconds: flo
                                    col(AssessmentRecord.profile))
                             .join(AssessmentRecord, col(AssessmentRecord.id) == col(ImpactItem.assessment_id))
                             .where(col(ImpactItem.id).in_(item_ids)).order_by(col(ImpactItem.id))).all()
-    return [Claimed(int(r[0] or 0), r[1], r[2], r[3]) for r in rows]
+    return [ClaimedItem(int(r[0] or 0), r[1], r[2], r[3]) for r in rows]
 
 
 def complete(db: Database, worker: str, outcomes: list[ItemOutcome]) -> int:
