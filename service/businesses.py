@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import hashlib
 
+from service import header_values
+
 SUBJECT_MAX_LENGTH = 128
 DIGEST_PREFIX = "sha256:"  # a business without a subject is known by its profile's digest
 SUBJECT_RULE = (f"1 to {SUBJECT_MAX_LENGTH} printable ASCII characters (it travels in a header), no space at "
                 f"either end, not starting with {DIGEST_PREFIX!r}")
 
 
-#: The subject's characters as the OpenAPI description states them (the reserved digest prefix is checked besides).
-SUBJECT_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
-
-
 def subject_problem(subject: str) -> str | None:
     """What is wrong with a caller's subject, or None when it is allowed."""
-    if not 1 <= len(subject) <= SUBJECT_MAX_LENGTH:
-        return f"{len(subject)} characters; expected {SUBJECT_RULE}"
-    if not all(" " <= c <= "~" for c in subject):
-        return f"not printable ASCII; expected {SUBJECT_RULE}"
-    if subject != subject.strip(" "):
-        return f"a space at either end; expected {SUBJECT_RULE}"
+    if not header_values.fits(subject, SUBJECT_MAX_LENGTH):
+        return f"not {SUBJECT_RULE}"
     if subject.startswith(DIGEST_PREFIX):
         return f"reserved for businesses without a subject; expected {SUBJECT_RULE}"
     return None

@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from service import header_values
 from service.api.auth import Principal
 from service.api.problems import OpenApiResponses, documented
 from service.api.responses import SUBJECT_HEADER, VERSION_HEADER
@@ -57,7 +58,7 @@ PARAMETER: dict[str, Any] = {
         f"{REPLAYED_HEADER}: true) and records nothing; the same key with another request is 422 "
         "(/problems/idempotency-key-reused); a retry while the first is being answered waits for it, then gets 409 "
         f"(/problems/idempotency-in-progress, Retry-After). {ALLOWED}. Keys are per route and per caller."),
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": header_values.PATTERN},
 }
 RESPONSES: OpenApiResponses = {
     409: documented(f"/problems/idempotency-in-progress: the request first sent with this {HEADER} is still being "
@@ -79,7 +80,7 @@ def key_of(request: Request) -> str | None:
     problem = None
     if len(request.headers.getlist(HEADER)) > 1:
         problem = "sent more than once: send one key"
-    elif not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key) or key != key.strip(" "):
+    elif not header_values.fits(key, MAX_KEY_LENGTH):
         problem = f"not a key: send {ALLOWED}"
     if problem is not None:
         raise InvalidRequest(f"{PATH}: {problem}", [ErrorItem(path=PATH, message=problem)])

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from service import assessments, batches, businesses, evaluation
+from service import assessments, batches, businesses, evaluation, header_values
 from service.api import batch as batch_http
 from service.api import idempotency
 from service.api.auth import Evaluator, Reader, authorize
@@ -57,7 +57,7 @@ class AssessQuery(BaseModel):
         "re-evaluates the latest profile of each subject (a business without one is known by its profile's "
         f"digest). {businesses.SUBJECT_RULE[0].upper()}{businesses.SUBJECT_RULE[1:]}."),
         json_schema_extra={"minLength": 1, "maxLength": businesses.SUBJECT_MAX_LENGTH,
-                           "pattern": businesses.SUBJECT_PATTERN})
+                           "pattern": header_values.PATTERN})
 
     @field_validator("subject")
     @classmethod
