@@ -151,11 +151,16 @@ def test_a_killed_servers_share_is_taken_over_after_its_lease(tmp_path, postgres
             work = claims(postgres_url, job_id)
             done_by = {worker.split(":")[1] for _, state, worker in work if state == "done" and worker}
             if len(done_by) == 2 and any(state == "claimed" and by(first_pid, worker) for _, state, worker in work):
+                # frozen first, so what it holds cannot change between reading it and killing it
+                os.killpg(first.process.pid, signal.SIGSTOP)
+                held = {i for i, state, worker in claims(postgres_url, job_id)
+                        if state == "claimed" and by(first_pid, worker)}
+                if not held:  # it finished its chunk meanwhile: let it claim the next one
+                    os.killpg(first.process.pid, signal.SIGCONT)
+                    continue
                 os.killpg(first.process.pid, signal.SIGKILL)
                 first.process.wait(10)
                 killed_at = time.monotonic()
-                held = {i for i, state, worker in claims(postgres_url, job_id)
-                        if state == "claimed" and by(first_pid, worker)}
                 break
             time.sleep(0.02)
         assert held, "the first server held no claims when killed (the job was too short?)"
