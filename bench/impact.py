@@ -131,22 +131,28 @@ def main() -> None:
             created = time.monotonic() - t0
             location = started.headers["Location"]
             peak: dict[int, float] = {}
+            early: dict[int, float] = {}  # at a tenth of the job: the memory after the start-up of the work
             while True:
                 job = http.get(location, params={"limit": 1}).json()
-                for pid, mb in rss_mb([s.pid for s in servers]).items():
+                rss = rss_mb([s.pid for s in servers])
+                for pid, mb in rss.items():
                     peak[pid] = max(peak.get(pid, 0.0), mb)
+                if not early and job["done"] >= job["total"] / 10:
+                    early = rss
                 if job["state"] == "done":
                     break
                 time.sleep(0.5)
+            last = rss_mb([s.pid for s in servers])
             elapsed = time.monotonic() - t0
         shares = split(url, job["job"])
-        print(f"impact of {args.businesses:,} businesses on {'PostgreSQL' if postgres else 'SQLite'}, "
+        print(f"impact of {job['total']:,} businesses on {'PostgreSQL' if postgres else 'SQLite'}, "
               f"{args.workers} {'server processes' if postgres else 'uvicorn workers'}: {elapsed:.1f} s "
-              f"({args.businesses / elapsed:,.0f} businesses/s; job created in {created:.2f} s)")
+              f"({job['total'] / elapsed:,.0f} businesses/s; job created in {created:.2f} s)")
         print(f"businesses changed {job['totals']['businesses_changed']:,}, failed {job['failed']:,}")
         print("evaluated per process: " + ", ".join(f"{n:,}" for n in sorted(shares.values(), reverse=True))
               + f"; claimed more than once: {shares_twice(url, job['job'])}")
-        print("peak RSS per process (MB): " + ", ".join(f"{mb:.0f}" for mb in sorted(peak.values(), reverse=True)))
+        print("RSS per process (MB) at a tenth of the job / at its end / peak: " + ", ".join(
+            f"{early.get(pid, 0):.0f} / {last.get(pid, 0):.0f} / {mb:.0f}" for pid, mb in sorted(peak.items())))
     finally:
         for process in servers:
             stop_server(process)

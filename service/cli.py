@@ -1,6 +1,7 @@
 """compliance-engine: serve the API, check a rule folder, evaluate a profile from the command line."""
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from service.evaluation import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
 from service.operator_cli import app as rulesets_app
@@ -44,7 +46,10 @@ def serve(
     from service.store.db import Database
     from service.versions import Versions
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a setting out of bounds: say which, without a traceback
+        _fail(f"refusing to start: {exc}")
     settings.ensure_data_dir()
     log_config = logs.configure(settings.log_level, settings.log_format)
     log = logging.getLogger("service.cli")  # start-up speaks in the same (JSON) log lines as the workers
@@ -79,6 +84,10 @@ def serve(
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    # a fatal error in a C extension (durable-rules' core) leaves every thread's Python stack in the log, here and in
+    # each worker process (they inherit the environment variable)
+    os.environ["PYTHONFAULTHANDLER"] = "1"
+    faulthandler.enable()
     uvicorn.run(
         "service.main:create_app", factory=True,
         host=host or settings.host, port=port or settings.port, workers=workers or settings.workers,
@@ -103,6 +112,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print a new signing key for the change webhook (CHANGE_WEBHOOK_SECRET): whsec_ and base64 of 32 random bytes,
+    as Standard Webhooks write it. Give the same key to the receiver."""
+    import base64
+    import secrets
+
+    from service.settings import WEBHOOK_SECRET_PREFIX
+
+    typer.echo(WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii"))
 
 
 @app.command()

@@ -22,6 +22,7 @@ from service.api.routes import assessments, health, impact, rules, rulesets, sch
 from service.assessments import ComparisonRequest
 from service.evaluation import Evaluations, Limits
 from service.impact.runner import Runner
+from service.impact.webhook import Deliverer
 from service.profile.model import Profile
 from service.propagation import Follower
 from service.serving import Serving
@@ -73,6 +74,14 @@ def startup(app: FastAPI) -> None:
                               chunk=settings.impact_chunk, lease_seconds=settings.impact_lease_seconds,
                               poll_seconds=settings.impact_poll_seconds)
     app.state.impact.start()
+    app.state.webhook = None
+    if settings.change_webhook_url:
+        app.state.webhook = Deliverer(
+            db, settings.change_webhook_url, settings.change_webhook_secret.get_secret_value(),
+            worker=app.state.impact.worker, timeout_seconds=settings.change_webhook_timeout_seconds,
+            max_backoff_seconds=settings.change_webhook_max_backoff_seconds,
+            poll_seconds=settings.impact_poll_seconds, user_agent=f"compliance-engine/{API_VERSION}")
+        app.state.webhook.start()
 
 
 def sample(app: FastAPI) -> None:
@@ -87,6 +96,8 @@ def sample(app: FastAPI) -> None:
 
 def shutdown(app: FastAPI) -> None:
     """After uvicorn has drained in-flight requests: flush the decision log, stop following, free the engine."""
+    if app.state.webhook is not None:
+        app.state.webhook.stop()
     app.state.impact.stop()  # before the evaluation threads it uses
     app.state.evaluations.close()
     app.state.journal.stop()

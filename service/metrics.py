@@ -46,6 +46,9 @@ WRITE_ERRORS = Gauge("compliance_decision_log_write_errors", "Disk errors writin
                      "started (the requests concerned got 503).", multiprocess_mode="livesum")
 DEAD_LETTERS = Gauge("compliance_decision_log_dead_letters", "Records the database refused, kept in a dead-letter "
                      "file beside the journal.", multiprocess_mode="livesum")
+WEBHOOK_DELIVERIES = Counter("compliance_change_webhook_deliveries_total", "Batches of change events sent to the "
+                             "change webhook, by outcome (ok: answered 2xx; failed: anything else, retried later).",
+                             ["outcome"])
 DATABASE_UP = Gauge("compliance_database_up", "1 when this process reaches the database.", multiprocess_mode="liveall")
 
 

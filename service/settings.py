@@ -1,19 +1,22 @@
 """Every setting the service reads, in one place: environment variables only."""
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False,
+                                      hide_input_in_errors=True)  # tokens and keys stay out of error messages
 
     host: str = Field("127.0.0.1", description="Address uvicorn binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port uvicorn listens on.")
@@ -81,7 +84,18 @@ class Settings(BaseSettings):
         "if it dies, another takes them over once the lease runs out.")
     impact_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often an idle process looks for impact work (a job created on the "
-        "process itself starts at once).")
+        "process itself starts at once), and for change events to send to the webhook.")
+    change_webhook_url: str = Field(
+        "", description="Where the change feed is pushed as it grows (an http or https URL; empty: no webhook). Each "
+        "request is a batch of events signed as Standard Webhooks prescribe; one process of all sends at a time.")
+    change_webhook_secret: SecretStr = Field(
+        SecretStr(""), description="The webhook's signing key, as Standard Webhooks write it: whsec_ and base64 of 24 "
+        "to 64 random bytes (`compliance-engine webhook-secret` makes one). Required with CHANGE_WEBHOOK_URL.")
+    change_webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="How long the webhook's receiver has to answer a batch.")
+    change_webhook_max_backoff_seconds: float = Field(
+        300.0, ge=1, le=86_400, description="The longest pause between attempts at a batch the receiver did not "
+        "accept (the pause doubles from one second up to it; the batch is retried until accepted).")
     max_ruleset_bytes: int = Field(10 * 1024 * 1024, description="Largest rule-set upload accepted.")
     max_batch_bytes: int = Field(
         32 * 1024 * 1024, description="Largest body of POST /v1/assessments/batch (413 beyond).")
@@ -95,6 +109,18 @@ class Settings(BaseSettings):
     decision_buffer_max: int = Field(
         10_000, ge=1, description="Assessments held in the journal while the database is unreachable; "
         "beyond it, recording requests get 503.")
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        """A webhook is configured whole, or not at all."""
+        if self.change_webhook_url:
+            problem = webhook_url_problem(self.change_webhook_url)
+            if problem:
+                raise ValueError(f"CHANGE_WEBHOOK_URL: {problem}")
+            problem = webhook_secret_problem(self.change_webhook_secret.get_secret_value())
+            if problem:
+                raise ValueError(f"CHANGE_WEBHOOK_SECRET: {problem}")
+        return self
 
     def journal_dir(self) -> Path:
         if self.decision_journal_dir is not None:
@@ -121,6 +147,34 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite:///"):
             path = Path(self.database_url.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """What is wrong with a webhook URL, or None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http or https URL with a host (got scheme {parts.scheme[:20]!r})"
+    return None
+
+
+def webhook_secret_problem(secret: str) -> str | None:
+    """What is wrong with a webhook signing key, or None."""
+    expected = (f"expected {WEBHOOK_SECRET_PREFIX} and base64 of 24 to 64 random bytes (`compliance-engine "
+                "webhook-secret` makes one)")
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        return f"required with CHANGE_WEBHOOK_URL; {expected}"
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return f"not base64; {expected}"
+    if not 24 <= len(key) <= 64:
+        return f"{len(key)} bytes; {expected}"
+    return None
 
 
 @lru_cache

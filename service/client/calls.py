@@ -11,7 +11,7 @@ import io
 import uuid
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -37,6 +37,7 @@ from service.assessments import Comparison
 from service.client.retry import Safety
 from service.engine.assessment import Assessment
 from service.engine.questions import Questions
+from service.impact.views import ChangeFeed, ImpactJobView, WebhookStatus
 from service.profile.model import Profile
 
 M = TypeVar("M", bound=BaseModel)
@@ -75,6 +76,7 @@ class Result(Generic[M]):
     ruleset_version: str | None  # X-Ruleset-Version: the rule set that produced the answer, when it names one
     location: str | None  # Location: where a created assessment or rule-set version can be read back
     replayed: bool  # Idempotent-Replayed: true: the answer to an earlier request with the same Idempotency-Key
+    subject: str | None  # X-Assessment-Subject: the business an assessment was recorded under, when named
     idempotency_key: str | None  # the key sent, if any
     attempts: int  # how many times the request was sent
     headers: httpx.Headers
@@ -84,11 +86,13 @@ class Result(Generic[M]):
 
 
 def assess(profile: ProfileInput, *, record: bool = True, horizon_days: int | None = None,
-           idempotency_key: IdempotencyKey = True) -> Call[Assessment]:
+           idempotency_key: IdempotencyKey = True, subject: str | None = None) -> Call[Assessment]:
     """Evaluate one profile and record it in the decision log (POST /v1/assessments): 201 with a Location, or 200
     with `record=False` (evaluated only, not readable later). Sent with an Idempotency-Key by default, so a retry
-    is answered with the first answer rather than recorded again."""
-    return _recording_write("/v1/assessments", Assessment, _profile(profile), record, horizon_days, idempotency_key)
+    is answered with the first answer rather than recorded again. `subject` names the business (a customer id):
+    portfolio impact and the change feed know it by that name (the answer's X-Assessment-Subject header)."""
+    call = _recording_write("/v1/assessments", Assessment, _profile(profile), record, horizon_days, idempotency_key)
+    return replace(call, params={**call.params, **_given(subject=subject)})
 
 
 def assessment(assessment_id: str) -> Call[Assessment]:
@@ -184,6 +188,29 @@ def activate_ruleset(version: str) -> Call[ServedRuleSetSummary]:
 def reload_ruleset() -> Call[ServedRuleSetSummary]:
     """Operator: load the server's RULES_DIR from disk as a new version and activate it (POST /v1/rulesets/reload)."""
     return Call("POST", "/v1/rulesets/reload", ServedRuleSetSummary, Safety.WRITE)
+
+
+def start_impact(version: str) -> Call[ImpactJobView]:
+    """Operator: start re-evaluating every business's latest profile under a stored version against the active one
+    (POST /v1/rulesets/{version}/impact): 202 with the job, `location` to follow it."""
+    return Call("POST", f"/v1/rulesets/{_segment(version)}/impact", ImpactJobView, Safety.WRITE)
+
+
+def impact(job: str, *, after: int | None = None, limit: int | None = None) -> Call[ImpactJobView]:
+    """Operator: an impact job's progress; once done, its totals and a page of the businesses it changes (the next
+    page: `after=value.next_after`)."""
+    return Call("GET", f"/v1/impact/{_segment(job)}", ImpactJobView, Safety.READ, _given(after=after, limit=limit))
+
+
+def changes(*, since: int = 0, limit: int | None = None) -> Call[ChangeFeed]:
+    """The change feed after a cursor (GET /v1/changes): the businesses whose obligations changed with each
+    activation, oldest first; ask again with `value.next_since`."""
+    return Call("GET", "/v1/changes", ChangeFeed, Safety.READ, _given(since=since, limit=limit))
+
+
+def webhook_status() -> Call[WebhookStatus]:
+    """Operator: how far the change feed has been pushed to the webhook, and why it waits when it does."""
+    return Call("GET", "/v1/changes/webhook", WebhookStatus, Safety.READ)
 
 
 def audit(*, limit: int | None = None, before: int | None = None) -> Call[AuditLog]:

@@ -65,3 +65,8 @@ class Operations:
     activate_ruleset = Endpoint(calls.activate_ruleset)
     reload_ruleset = Endpoint(calls.reload_ruleset)
     audit = Endpoint(calls.audit)
+    # portfolio impact (operator) and the change feed
+    start_impact = Endpoint(calls.start_impact)
+    impact = Endpoint(calls.impact)
+    changes = Endpoint(calls.changes)
+    webhook_status = Endpoint(calls.webhook_status)

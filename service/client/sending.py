@@ -11,6 +11,7 @@ from typing import Generic
 import httpx
 from pydantic import ValidationError
 
+from service.api.responses import SUBJECT_HEADER
 from service.client.calls import Call, M, Result
 from service.client.exceptions import REQUEST_ID, UnexpectedResponse, problem_of
 from service.client.retry import Attempts, RetryPolicy
@@ -68,6 +69,7 @@ class Connection:
                       ruleset_version=response.headers.get("X-Ruleset-Version"),
                       location=response.headers.get("Location"),
                       replayed=response.headers.get("Idempotent-Replayed", "").lower() == "true",
+                      subject=response.headers.get(SUBJECT_HEADER),
                       idempotency_key=call.idempotency_key, attempts=attempts, headers=response.headers)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from service.api.models import ApiModel
 from service.businesses import DIGEST_PREFIX
-from service.store.tables import ChangeEvent, ImpactItem, ImpactJob
+from service.store.tables import ChangeEvent, ImpactItem, ImpactJob, WebhookCursor, utcnow
 
 
 class Finding(ApiModel):
@@ -138,3 +139,46 @@ class ChangeFeed(ApiModel):
 
     events: list[ChangeEventView] = Field(description="At most `limit` events.")
     next_since: int = Field(description="The `since` of the next call (the last event's cursor, or the same).")
+
+
+def public_url(url: str) -> str:
+    """A URL without what may be secret in it (user, password, query, fragment)."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+class WebhookStatus(ApiModel):
+    """How far the change feed has been pushed to the webhook, and why it waits when it does."""
+
+    configured: bool = Field(description="Whether a webhook is configured (CHANGE_WEBHOOK_URL) in this process.")
+    url: str | None = Field(description="Where events are sent (without credentials or query); null when none.")
+    delivered: int = Field(description="The cursor of the last event the receiver accepted (0: none yet).")
+    latest: int = Field(description="The cursor of the newest event in the feed (0: none).")
+    behind: int = Field(description="Events not yet accepted by the receiver.")
+    sending_process: str | None = Field(description="The process that holds the right to send (host:pid:...), "
+                                                    "while its lease lasts; null when none does.")
+    failures: int = Field(description="Failed attempts in a row at the batch in hand (0 after a success).")
+    next_attempt_at: dt.datetime | None = Field(description="When a failed batch is tried again (UTC); null when "
+                                                            "nothing waits.")
+    last_attempt_at: dt.datetime | None = Field(description="The last attempt (UTC).")
+    last_status: int | None = Field(description="The receiver's HTTP status then; null when it did not answer.")
+    last_error: str | None = Field(description="Why the last attempt failed; null after a success.")
+    last_delivered_at: dt.datetime | None = Field(description="The last accepted batch (UTC).")
+
+    @classmethod
+    def of(cls, url: str, cursor: WebhookCursor | None, latest: int, behind: int) -> WebhookStatus:
+        leased = cursor is not None and cursor.lease_until is not None and _aware(cursor.lease_until) > utcnow()
+        return cls(configured=bool(url), url=public_url(url) if url else None,
+                   delivered=cursor.delivered if cursor else 0, latest=latest, behind=behind,
+                   sending_process=cursor.leased_by if cursor and leased else None,
+                   failures=cursor.failures if cursor else 0,
+                   next_attempt_at=cursor.next_attempt_at if cursor else None,
+                   last_attempt_at=cursor.last_attempt_at if cursor else None,
+                   last_status=cursor.last_status if cursor else None,
+                   last_error=cursor.last_error if cursor else None,
+                   last_delivered_at=cursor.last_delivered_at if cursor else None)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

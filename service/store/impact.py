@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
@@ -40,6 +40,19 @@ SELECT :job, business, id, 'pending', 0, false FROM (
     FROM assessment WHERE kind = 'assessment' AND business IS NOT NULL
 ) AS latest WHERE n = 1 ORDER BY business
 """)
+
+#: The businesses recorded before the job started whose record reached the database only after (it was in a
+#: process's decision journal then): added before the job finishes, so a job covers every business recorded before
+#: it started, whichever process recorded it. (job_id, business) is unique: a business is never added twice.
+_LATE = text("""
+INSERT INTO impact_item (job_id, business, assessment_id, state, attempts, changed)
+SELECT CAST(:job AS VARCHAR(40)), business, id, 'pending', 0, false FROM (
+    SELECT business, id, ROW_NUMBER() OVER (PARTITION BY business ORDER BY created_at DESC, id DESC) AS n
+    FROM assessment WHERE kind = 'assessment' AND business IS NOT NULL AND created_at <= :started
+) AS latest WHERE n = 1 AND NOT EXISTS (
+    SELECT 1 FROM impact_item AS item WHERE item.job_id = CAST(:job AS VARCHAR(40)) AND item.business = latest.business
+) ORDER BY business
+""").bindparams(bindparam("started", type_=DateTime))  # compared as the column stores it
 
 _EVENTS = text("""
 INSERT INTO change_event (job_id, version, previous_version, business, assessment_id, changes, created_at)
@@ -173,28 +186,36 @@ def release(db: Database, worker: str) -> None:
 
 
 def finish(db: Database, job_id: str) -> bool:
-    """Once no item of the job is pending or claimed: its totals, its change-feed events (an activation's), done.
-    One transaction, and only one worker does it (the first to move the job out of `running`)."""
+    """Once no item of the job is pending or claimed: the businesses whose record arrived late (`_LATE`; if any,
+    the job goes on with them), then its totals, its change-feed events (an activation's), done. One transaction,
+    and only one worker does it (PostgreSQL: the job's row is locked; SQLite: one process runs jobs)."""
     with db.engine.begin() as conn:
-        left = conn.execute(select(func.count()).select_from(ImpactItem).where(
-            col(ImpactItem.job_id) == job_id, col(ImpactItem.state).in_((PENDING, CLAIMED)))).scalar_one()
-        if left:
+        job = conn.execute(select(col(ImpactJob.state), col(ImpactJob.reason), col(ImpactJob.version),
+                                  col(ImpactJob.baseline_version), col(ImpactJob.created_at))
+                           .where(col(ImpactJob.id) == job_id).with_for_update()).one_or_none()
+        if job is None or job.state != RUNNING or _left(conn, job_id):
+            return False
+        late = conn.execute(_LATE, {"job": job_id, "started": job.created_at}).rowcount
+        if late:
+            conn.execute(update(ImpactJob).where(col(ImpactJob.id) == job_id)
+                         .values(total=col(ImpactJob.total) + late))
             return False
         now = utcnow()
-        moved = conn.execute(update(ImpactJob).where(col(ImpactJob.id) == job_id, col(ImpactJob.state) == RUNNING)
-                             .values(state=DONE, finished_at=now)).rowcount
-        if not moved:
-            return False
-        row = conn.execute(select(col(ImpactJob.reason), col(ImpactJob.version), col(ImpactJob.baseline_version))
-                           .where(col(ImpactJob.id) == job_id)).one()
+        conn.execute(update(ImpactJob).where(col(ImpactJob.id) == job_id).values(state=DONE, finished_at=now))
         totals = _totals(conn, job_id)
-        if row.reason == "activation":
+        if job.reason == "activation":
             if conn.dialect.name == "postgresql":  # event ids commit in order: a reader never skips one
                 conn.execute(text("LOCK TABLE change_event IN EXCLUSIVE MODE"))
-            conn.execute(_EVENTS, {"job": job_id, "version": row.version, "previous": row.baseline_version,
+            conn.execute(_EVENTS, {"job": job_id, "version": job.version, "previous": job.baseline_version,
                                    "now": now})
         conn.execute(update(ImpactJob).where(col(ImpactJob.id) == job_id).values(totals=orjson.dumps(totals).decode()))
     return True
+
+
+def _left(conn: Connection, job_id: str) -> int:
+    """Items of the job still pending or claimed."""
+    return int(conn.execute(select(func.count()).select_from(ImpactItem).where(
+        col(ImpactItem.job_id) == job_id, col(ImpactItem.state).in_((PENDING, CLAIMED)))).scalar_one())
 
 
 def _count(table: dict[str, dict[str, int]], key: str | None, change: str) -> None:

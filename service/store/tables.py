@@ -120,7 +120,8 @@ class ImpactItem(SQLModel, table=True):
     removed and changed, as JSON) or why it could not be evaluated."""
 
     __tablename__ = "impact_item"
-    __table_args__ = (Index("ix_impact_item_work", "job_id", "state", "id"),)
+    __table_args__ = (Index("ix_impact_item_work", "job_id", "state", "id"),
+                      Index("ux_impact_item_business", "job_id", "business", unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str = Field(max_length=40)
@@ -148,6 +149,26 @@ class ChangeEvent(SQLModel, table=True):
     assessment_id: str = Field(max_length=40)
     changes: str = Field(sa_column=Column(Text, nullable=False))  # JSON: added, removed, changed
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebhookCursor(SQLModel, table=True):
+    """How far the change feed has been delivered to the configured webhook, and by whom: one row, leased by the
+    one process that delivers (so events go out once and in order, whichever worker or replica sends them).
+    `batch_last` holds a batch that failed, so its retries carry the same events under the same webhook-id."""
+
+    __tablename__ = "webhook_cursor"
+
+    name: str = Field(primary_key=True, max_length=40)
+    delivered: int = 0  # the last change-event id the receiver accepted
+    batch_last: int | None = None  # the last event of the batch being retried
+    leased_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
+    lease_until: dt.datetime | None = None
+    failures: int = 0  # consecutive failed attempts at the batch in hand
+    next_attempt_at: dt.datetime | None = None
+    last_attempt_at: dt.datetime | None = None
+    last_status: int | None = None  # the receiver's HTTP status at the last attempt (null: no answer)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_delivered_at: dt.datetime | None = None
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -178,6 +178,43 @@ def test_operator_calls_upload_preview_activate_roll_back_and_audit(server, conn
     assert [e.id for e in client.audit(limit=2, before=events[0].id).value.events] == [e.id for e in events[1:3]]
 
 
+def test_portfolio_impact_and_the_change_feed(server, connect):
+    client = connect(server.url, TOKENS["operator"])
+    subject = f"client-{uuid.uuid4().hex[:8]}"
+    recorded = client.assess(make_profile(licences=[], services=[CDN_IN_GUANGDONG]), subject=subject)
+    assert recorded.status == 201 and recorded.subject == subject
+    assert client.assess(make_profile(), record=False).subject is None
+    old = client.active_ruleset().value.version
+    new = client.upload_ruleset(retitled(rule_files(), f"Unlicensed business ({uuid.uuid4().hex[:8]})")).value.version
+    start = client.changes(limit=1000).value.next_since
+
+    started = client.start_impact(new)
+    assert started.status == 202 and started.location == f"/v1/impact/{started.value.job}"
+    assert (started.value.version, started.value.baseline_version) == (new, old)
+    deadline = time.monotonic() + 60
+    job = started.value
+    while job.state != "done" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.impact(started.value.job, limit=1000).value
+    assert job.state == "done" and job.totals is not None and job.totals.businesses_changed >= 1
+    mine = [b for b in job.businesses if b.business == subject]
+    assert len(mine) == 1 and mine[0].changes is not None
+    assert [c.rule_id for c in mine[0].changes.changed] == ["cleanup.unlicensed-business"]
+    with pytest.raises(NotFound):
+        client.impact("01JNOSUCHJOB")
+
+    client.activate_ruleset(new)
+    events = []
+    while not events and time.monotonic() < deadline:
+        events = [e for e in client.changes(since=start, limit=1000).value.events if e.business == subject]
+        time.sleep(0.1)
+    assert len(events) == 1 and (events[0].version, events[0].previous_version) == (new, old)
+    assert events[0].subject == subject and events[0].assessment_id == recorded.value.assessment_id
+    status = client.webhook_status().value
+    assert status.configured is False and status.latest >= events[0].cursor
+    client.activate_ruleset(old)
+
+
 async def test_the_async_client_assesses_concurrently(server):
     async with AsyncComplianceClient(server.url) as client:
         results = await asyncio.gather(*(client.assess(make_profile(as_of=f"2020-10-0{day}"))

@@ -45,9 +45,12 @@ def test_each_call_says_whether_it_may_be_sent_again():
     assert unrecorded.safety is Safety.READ and unrecorded.params == {"record": "false"}
     assert calls.batch([make_profile()]).safety is Safety.KEYED
     assert {calls.compare(make_profile(), make_profile()).safety, calls.questions({}).safety,
-            calls.preview_ruleset("v").safety, calls.rules().safety, calls.audit().safety} == {Safety.READ}
+            calls.preview_ruleset("v").safety, calls.rules().safety, calls.audit().safety, calls.impact("j").safety,
+            calls.changes().safety, calls.webhook_status().safety} == {Safety.READ}
     assert {calls.activate_ruleset("v").safety, calls.reload_ruleset().safety,
-            calls.upload_ruleset({"a.yaml": ""}).safety} == {Safety.WRITE}
+            calls.upload_ruleset({"a.yaml": ""}).safety, calls.start_impact("v").safety} == {Safety.WRITE}
+    named = calls.assess(make_profile(), subject="customer-42")
+    assert named.params == {"subject": "customer-42"} and named.safety is Safety.KEYED
 
 
 def test_an_uploaded_folder_travels_as_a_zip_and_ids_as_one_path_segment(tmp_path: Path):

@@ -1,6 +1,7 @@
 """A process killed with SIGKILL in the middle of an activation leaves exactly one consistent active version."""
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
@@ -60,3 +61,21 @@ def test_sigkill_during_activation(tmp_path):
         outcomes.append(newest.version == target)
     server.stop_gracefully()
     print(f"activation committed before the kill in {sum(outcomes)} of {len(outcomes)} trials")
+
+
+def test_a_fatal_error_in_a_worker_leaves_every_threads_python_stack_in_the_log(tmp_path):
+    """A segmentation fault (what a bug in durable-rules' C core would raise) is not silent: the log shows where each
+    thread of the worker was, in Python."""
+    server = start_server(tmp_path, env={"WORKERS": "2"})
+    try:
+        worker = int(httpx.get(f"{server.url}/readyz", timeout=5).json()["process"])
+        os.kill(worker, signal.SIGSEGV)
+        deadline = time.monotonic() + 20
+        while "Fatal Python error: Segmentation fault" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = server.output()
+    finally:
+        server.stop(signal.SIGKILL)
+    assert "Fatal Python error: Segmentation fault" in log, log[-3000:]
+    crash = log.split("Fatal Python error: Segmentation fault", 1)[1]
+    assert crash.count("Thread 0x") >= 2 and "most recent call first" in crash  # every thread, not only one

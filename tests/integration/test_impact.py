@@ -28,11 +28,11 @@ ENV = {"AUTH_TOKENS": ",".join(f"{t}={r}" for r, t in TOKENS.items()), "IMPACT_P
        "IMPACT_CHUNK": "10", "IMPACT_LEASE_SECONDS": str(LEASE_SECONDS)}
 
 
-def two_servers(tmp_path, url: str):
+def two_servers(tmp_path, url: str, **env: str):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = start_server(tmp_path / "a", env={**ENV, "DATABASE_URL": url})
-    second = start_server(tmp_path / "b", env={**ENV, "DATABASE_URL": url, "RULESET_ON_START": "database"})
+    first = start_server(tmp_path / "a", env={**ENV, **env, "DATABASE_URL": url})
+    second = start_server(tmp_path / "b", env={**ENV, **env, "DATABASE_URL": url, "RULESET_ON_START": "database"})
     return first, second
 
 

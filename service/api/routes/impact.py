@@ -15,8 +15,9 @@ from service.api.deps import DbDep
 from service.api.problems import documented
 from service.errors import NotFound
 from service.exports.table import _cell as cell
-from service.impact.views import ChangeEventView, ChangeFeed, ImpactedBusiness, ImpactJobView, subject_of
+from service.impact.views import ChangeEventView, ChangeFeed, ImpactedBusiness, ImpactJobView, WebhookStatus, subject_of
 from service.store import impact as store
+from service.store import webhook_cursor as webhook_store
 from service.store.db import MAX_ROW_ID, Database
 from service.store.tables import ImpactJob
 
@@ -106,3 +107,10 @@ async def changes(db: DbDep, _: Reader,
     events = await run_in_threadpool(store.events, db, since, limit)
     return ChangeFeed(events=[ChangeEventView.of(e) for e in events],
                       next_since=events[-1].id or since if events else since)
+
+
+@router.get("/v1/changes/webhook", summary="Operator: how far the change feed has been pushed to the webhook "
+                                          "(CHANGE_WEBHOOK_URL), and why it waits when it does")
+async def webhook_status(request: Request, db: DbDep, _: Operator) -> WebhookStatus:
+    cursor, latest, behind = await run_in_threadpool(webhook_store.status, db)
+    return WebhookStatus.of(request.app.state.settings.change_webhook_url, cursor, latest, behind)
