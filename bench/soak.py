@@ -1,5 +1,5 @@
-"""Memory over many evaluations: durable-rules keeps per-session state unless it is deleted, and each ruleset's
-session is reused from one evaluation to the next (docs/engine.md), so whatever an evaluation leaves behind adds up.
+"""Memory over many evaluations: durable-rules keeps per-session state unless it is deleted; each evaluation runs on
+a session of its own, deleted when it ends (docs/engine.md), so whatever that leaves behind adds up.
 
     python bench/soak.py [--evaluations 100000]
 
