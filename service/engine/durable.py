@@ -11,19 +11,25 @@ This drives the C core (`durable_rules_engine`) directly instead of `durable.eng
 
 Engine behaviours handled here (durable-rules 2.0.28):
 
-- Starting a session costs more than evaluating a small profile: the core allocates and zeroes
-  two 4 KB indexes and three frame pools for every beta node of the ruleset (about 1,000 here;
-  0.34 ms a session). So each ruleset keeps one session and reuses it: an evaluation asserts its
-  facts, drains the agenda, then retracts every fact it asserted (the phase facts first: they
-  gate every rule with `absent`, so no negation can come true while the rest goes). A session
-  that fails, that finds anything still to fire after the retraction, or that has served
-  SESSION_EVALUATIONS evaluations is deleted and a new one started.
-- Per-session state lives until `delete_state`; the kept session is deleted on close.
-- A session on which no action ever started frees an uninitialised pointer in
-  `delete_state` (the state node's action context is never initialised). A new session's
-  first evaluation therefore asserts the context fact alone, which the `$start` rule always
-  matches, and completes that action before anything else can fail; later evaluations on the
-  session assert the context fact with the others.
+- Every evaluation runs on a new session, deleted (`delete_state`) when the evaluation ends, whether it succeeded or
+  not. Facts are never retracted: retracting a fact that took part in a completed action corrupts the heap.
+  `complete_and_start_action` frees the action's frame (`deleteDispatchingActionFrame`) but leaves its
+  `isDispatching` flag set and leaves the frame's location in every fact it matched. `retract_facts` then finds that
+  stale location, `deleteActionFrame` answers "dispatching" (it checks the flag before `isActive`), and
+  `deleteMessageFromFrame` clears the fact from the freed frame without lowering its `messageCount`. The second fact
+  of the same match retracted makes it scan past the frame's 16-entry message array until it has counted
+  `messageCount` entries: through the next frames of the pool and, when the frame is near the end, past the end of
+  the action's result pool, writing zeros wherever a word there equals the fact's offset. With the rule base and the
+  reused session (every fact retracted after each evaluation) that was about 70 such scans per evaluation, a write
+  past the array about once in 300 evaluations, and ASan (no malloc fill, like glibc) stopped within 800
+  evaluations on a read past the pool (`heap-buffer-overflow ... 0 bytes to the right of 1952-byte region`, in
+  `deleteMessageFromFrame` from `retractFacts`): heap corruption of the kind behind the rare segfaults in libc's
+  malloc/free and in libpython. A new session costs about 0.34 ms more per evaluation (the core allocates and zeroes
+  indexes and frame pools for each of the ~1,000 beta nodes).
+- A session on which no action ever started frees an uninitialised pointer in `delete_state` (the state node's
+  action context is never initialised). Each session therefore first asserts the context fact alone, which the
+  `$start` rule always matches, and starts that action before anything else can fail; a session on which no action
+  started is left to the ruleset (not deleted) rather than have the core free that pointer.
 - Asserting a fact that matches no rule returns code 1 (not handled): expected, ignored.
 """
 from __future__ import annotations
@@ -44,9 +50,6 @@ from .budget import UNBOUNDED_TIME, Budget
 OK, NOT_HANDLED, OBSERVED = 0, 1, 2
 #: How many firings pass between two looks at the clock (a look costs ~50 ns; a firing ~20 us).
 CLOCK_EVERY = 64
-#: Evaluations one session serves before it is deleted and a new one started: a bound on whatever the core might
-#: keep from one evaluation to the next (tests/golden and bench/soak.py find nothing kept).
-SESSION_EVALUATIONS = 10_000
 
 _names = itertools.count(1)
 _sids = itertools.count(1)
@@ -61,7 +64,8 @@ def _dumps(value: Any) -> str:
 
 
 class DurableRuleset:
-    """One compiled durable-rules ruleset and the session it reuses. Evaluations on it are serialised by a lock."""
+    """One compiled durable-rules ruleset; each evaluation on it runs on a session of its own. Evaluations on it are
+    serialised by a lock."""
 
     def __init__(self, label: str, definition: dict[str, Any]):
         self.name = f"{label}-{next(_names)}"
@@ -71,13 +75,14 @@ class DurableRuleset:
             raise EngineFailure(f"durable-rules refused the compiled ruleset: {exc}") from None
         self._lock = threading.Lock()
         self._closed = False
-        self._sid: str | None = None  # the session kept between evaluations
-        self._served = 0  # evaluations the kept session has served
+        self._sid: str | None = None  # the session of the evaluation running, if any
+        self._started = False  # whether an action started on it (the core initialised its action context)
         self.sessions_started = 0
+        self.last_session: str | None = None  # the session of the latest evaluation (deleted once it ended)
 
     @property
     def session(self) -> str | None:
-        """The session kept for the next evaluation, if any."""
+        """The session of the evaluation running, if any: None between evaluations."""
         return self._sid
 
     def has_session(self, sid: str) -> bool:
@@ -89,7 +94,7 @@ class DurableRuleset:
             return False
 
     def close(self) -> None:
-        """Delete the kept session and free the ruleset in the C core (Host has no way to do this)."""
+        """Free the ruleset in the C core (Host has no way to do this)."""
         with self._lock:
             if not self._closed:
                 self._end_session()
@@ -98,66 +103,48 @@ class DurableRuleset:
 
     def run(self, context: dict[str, Any], facts: list[dict[str, Any]], phases: int, on_match: OnMatch,
             budget: Budget = UNBOUNDED_TIME) -> None:
-        """One evaluation: the context fact, then all facts, then one phase fact per phase; then every fact asserted
-        is retracted, so the session holds nothing for the next one. Stops (raising) when the budget's firings or
-        time run out."""
+        """One evaluation on a new session: the context fact alone (the `$start` action), then all facts, then one
+        phase fact per phase; the session is deleted when it ends. Stops (raising) when the budget's firings or time
+        run out."""
         with self._lock:
             if self._closed:
                 raise EngineFailure("ruleset already closed")
-            if self._sid is None or self._served >= SESSION_EVALUATIONS:
-                self._end_session()
-                self._sid = str(next(_sids))
-                self.sessions_started += 1
-            sid = self._sid
-            asserted: dict[str, None] = {}  # fact ids in the order asserted (a dict: each once)
+            sid = self._sid = self.last_session = str(next(_sids))
+            self._started = False
+            self.sessions_started += 1
             try:
-                first = [context] if self._served == 0 or not facts else [context, *facts]
-                state = self._assert(sid, first, asserted)  # a new session: the $start action first, alone
-                self._drain(state, sid, on_match, budget, asserted)
-                if len(first) == 1 and facts:
+                state = self._assert(sid, [context])  # a new session: the $start action first, alone
+                self._drain(state, sid, on_match, budget)
+                if facts:
                     budget.check()
-                    self._assert(sid, facts, asserted)
-                    self._drain(state, sid, on_match, budget, asserted)
+                    self._assert(sid, facts)
+                    self._drain(state, sid, on_match, budget)
                 for n in range(1, phases + 1):
                     budget.check()
-                    self._assert(sid, [{"t": "phase", "id": f"phase:{n}", "n": n}], asserted)
-                    self._drain(state, sid, on_match, budget, asserted)
-                self._served += 1
-                clean = self._retract(sid, asserted)
+                    self._assert(sid, [{"t": "phase", "id": f"phase:{n}", "n": n}])
+                    self._drain(state, sid, on_match, budget)
             except core.error as exc:
-                self._end_session()
                 raise EngineFailure(f"durable-rules failed during evaluation: {exc}") from None
-            except BaseException:
-                self._end_session()
-                raise
-            if not clean:
+            finally:
                 self._end_session()
 
     def _end_session(self) -> None:
+        """Delete the session of the evaluation (never by retracting its facts: see the module's docstring)."""
         if self._sid is not None:
-            with contextlib.suppress(core.error):  # never started, or already gone
-                core.delete_state(self._handle, self._sid)
+            if self._started:  # else the core would free the uninitialised action context: the state is left
+                with contextlib.suppress(core.error):  # already gone
+                    core.delete_state(self._handle, self._sid)
             self._sid = None
-            self._served = 0
+            self._started = False
 
-    def _assert(self, sid: str, facts: list[dict[str, Any]], asserted: dict[str, None]) -> int:
+    def _assert(self, sid: str, facts: list[dict[str, Any]]) -> int:
         state: int
         code, state = core.assert_facts(self._handle, _dumps([{**f, "sid": sid} for f in facts]))
-        for fact in facts:
-            asserted[fact["id"]] = None
         if code not in (OK, NOT_HANDLED, OBSERVED):
             raise EngineFailure(f"durable-rules refused facts with code {code}")
         return state
 
-    def _retract(self, sid: str, asserted: dict[str, None]) -> bool:
-        """Retract every fact of the evaluation, phase facts first; whether nothing is left to fire."""
-        ids = sorted(asserted, key=lambda i: not i.startswith("phase:"))
-        code, state = core.retract_facts(self._handle, _dumps([{"sid": sid, "id": i} for i in ids]))
-        if code not in (OK, NOT_HANDLED, OBSERVED):
-            return False
-        return not core.start_action_for_state(self._handle, state)
-
-    def _drain(self, state: int, sid: str, on_match: OnMatch, budget: Budget, asserted: dict[str, None]) -> None:
+    def _drain(self, state: int, sid: str, on_match: OnMatch, budget: Budget) -> None:
         """Fire until nothing is left to fire. Facts the firings derive are asserted together once the agenda is
         empty, and the agenda drained again (one call to the core per round, not per fact): positive rules reach
         the same fixed point, and a rule that negates a derived fact waits for a later phase anyway."""
@@ -167,6 +154,8 @@ class DurableRuleset:
             derived: list[dict[str, Any]] = []
             following = core.start_action_for_state(handle, state)
             message = following[1] if following else None
+            if message:
+                self._started = True
             while message:
                 for name, match in orjson.loads(message).items():
                     derived.extend(on_match(name, match))
@@ -178,4 +167,4 @@ class DurableRuleset:
                 message = core.complete_and_start_action(handle, state)
             if not derived:
                 return
-            self._assert(sid, derived, asserted)
+            self._assert(sid, derived)

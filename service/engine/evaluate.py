@@ -119,8 +119,8 @@ class CompiledRuleSet:
 
     @property
     def sessions_started(self) -> int:
-        """Engine sessions started over every copy and shard: a session is reused until it fails or has served
-        durable.SESSION_EVALUATIONS evaluations."""
+        """Engine sessions started over every copy and shard: one per evaluation of each shard (a session is never
+        reused and its facts never retracted: service/engine/durable.py)."""
         with self._engines_lock:
             return sum(engine.sessions_started for engines in self._engine_sets for engine in engines)
 

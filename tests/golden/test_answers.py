@@ -16,7 +16,8 @@ def test_every_answer_is_the_pinned_one(compiled):
 
 
 def test_answers_do_not_depend_on_what_the_session_served_before(compiled):
-    """The kept session served the profiles in one order above; in the reverse order every answer is the same."""
+    """The profiles were evaluated in one order above (each on a session of its own); in the reverse order every
+    answer is the same."""
     pinned = json.loads(DIGESTS.read_text(encoding="utf-8"))
     every = profiles(compiled)
     reverse = {name: digest(compiled, every[name]) for name in reversed(list(every))}

@@ -16,7 +16,7 @@ SCRIPTS = {
     "evaluate.py": (["--runs", "20"], [r"small: median [\d.]+ ms, p99 [\d.]+ ms", r"large: median [\d.]+ ms"]),
     "scaling.py": (["--runs", "3"], [r"x16 +\d+ +\d+ +\d+ms", r"\n +32 +\d+ +[\d.]+ms"]),
     "soak.py": (["--evaluations", "200"], [r"RSS growth over 200 evaluations: [+-][\d.]+ MB",
-                                         r"engine sessions started: 1 over 3202 evaluations"]),
+                                         r"engine sessions started: 3202 over 3202 evaluations"]),
     "activations.py": (["--activations", "4"], [r"activation: median \d+ ms", r"RSS growth over 4 activations"]),
     "batch.py": (["--items", "20", "--rounds", "1"], [r"batch of 20 realistic profiles .*statuses \[201\]",
                                                        r"log off, all new +median"]),
